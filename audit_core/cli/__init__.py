@@ -37,7 +37,10 @@ def _global(
         help="Act as if it were this date or time (ISO, e.g. 2026-03-02). For rehearsals.",
     ),
     config_dir: str | None = typer.Option(
-        None, "--config", envvar="AUDITROUND_CONFIG", help="Configuration folder [default: ./config]."
+        None,
+        "--config",
+        envvar="AUDITROUND_CONFIG",
+        help="Configuration folder [default: ./config].",
     ),
     database: str | None = typer.Option(
         None,

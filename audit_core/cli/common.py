@@ -35,7 +35,10 @@ class State:
     def configure(
         self, *, now: str | None, config_dir: str | None, database: str | None, actor: str | None
     ) -> None:
-        self.now_text, self.config_dir, self.database, self.actor_name = now, config_dir, database, actor
+        if now is not None:
+            current_time(now)  # a wrong --now is reported before anything runs
+        self.now_text, self.config_dir = now, config_dir
+        self.database, self.actor_name = database, actor
         self._config = None
         self._engine = None
 
