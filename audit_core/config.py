@@ -21,11 +21,14 @@ exist, ...). Secrets never live here: they come from the environment.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -81,6 +84,8 @@ class OutboxPolicy(Frozen):
     backoff_base_seconds: int = Field(default=60, ge=1)
     backoff_max_seconds: int = Field(default=3600, ge=1)
     batch_size: int = Field(default=200, ge=1)
+    # a message claimed longer ago than this by a dispatcher that never finished is sent again
+    lease_seconds: int = Field(default=600, ge=30)
 
 
 class Board(Frozen):
@@ -91,6 +96,17 @@ class Board(Frozen):
     areas: tuple[Area, ...] = Field(min_length=1)
     retention: Retention
     outbox: OutboxPolicy = OutboxPolicy()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected a name such as 'Europe/London')"
+            ) from None
+        return value
 
 
 class BoardFile(Frozen):
@@ -258,7 +274,7 @@ class Cadence(Frozen):
     audit_day_after_due: int = Field(ge=0, le=120)
     briefing_due_after_audit_day: int = Field(ge=0, le=120)
     actions_due_months: int = Field(default=6, ge=1, le=24)
-    launch_time: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
+    launch_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @field_validator("reminders_before_due")
     @classmethod
@@ -324,10 +340,30 @@ def default_config_dir() -> Path:
     return Path(os.environ.get("AUDITROUND_CONFIG", "config"))
 
 
+SCHEMA: dict[str, type[Frozen]] = {
+    "board.yaml": BoardFile,
+    "agencies.yaml": AgenciesFile,
+    "people.yaml": PeopleFile,
+    "register.yaml": RegisterFile,
+    "focuses.yaml": FocusesFile,
+    "audit_tool.yaml": AuditToolFile,
+    "themes.yaml": ThemesFile,
+    "cadence.yaml": CadenceFile,
+}
+
+
 def load_config(directory: Path | str | None = None) -> BoardConfig:
-    """Read and validate every configuration file; raise one ConfigError listing all problems."""
+    """Read and validate every configuration file; raise one ConfigError listing all problems.
+
+    1. Read each file as YAML (a duplicated key is refused, not silently overwritten).
+    2. Validate each file against its schema, collecting every problem of every file.
+    3. Check the cross-references with every entry that is valid on its own
+       (see :mod:`audit_core.config_checks`), so that one broken entry does
+       not hide the problems of the others.
+    4. Raise one ConfigError with everything found, each problem with the line
+       it is on and in the order of the files, or return the frozen config.
+    """
     root = Path(directory) if directory is not None else default_config_dir()
-    problems: list[Problem] = []
     if not root.is_dir():
         raise ConfigError(
             [
@@ -336,31 +372,22 @@ def load_config(directory: Path | str | None = None) -> BoardConfig:
                 )
             ]
         )
-    schema: dict[str, type[Frozen]] = {
-        "board.yaml": BoardFile,
-        "agencies.yaml": AgenciesFile,
-        "people.yaml": PeopleFile,
-        "register.yaml": RegisterFile,
-        "focuses.yaml": FocusesFile,
-        "audit_tool.yaml": AuditToolFile,
-        "themes.yaml": ThemesFile,
-        "cadence.yaml": CadenceFile,
-    }
+    from audit_core import config_checks
+
+    problems: list[Problem] = []
+    raws: dict[str, dict[str, Any]] = {}
+    nodes: dict[str, yaml.Node] = {}
     parsed: dict[str, Any] = {}
-    for name, model in schema.items():
+    for name, model in SCHEMA.items():
         path = root / name
         display = str(path)
         if not path.is_file():
             problems.append(Problem(display, "", "the file is missing"))
             continue
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw, node = _read_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else ""
-            problems.append(
-                Problem(display, where, f"not valid YAML ({getattr(exc, 'problem', exc)})")
-            )
+            problems.append(_yaml_problem(display, exc))
             continue
         except UnicodeDecodeError:
             problems.append(Problem(display, "", "not UTF-8 text"))
@@ -368,14 +395,17 @@ def load_config(directory: Path | str | None = None) -> BoardConfig:
         if not isinstance(raw, dict):
             problems.append(Problem(display, "", "expected a mapping at the top of the file"))
             continue
+        raws[name] = raw
+        if node is not None:
+            nodes[display] = node
         try:
             parsed[name] = model.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_problems_from(display, exc))
+            problems.extend(_problems_from(display, model, exc))
+    problems.extend(config_checks.cross_check(config_checks.Parts.of_files(raws, parsed), root))
     if problems:
-        raise ConfigError(problems)
-
-    config = BoardConfig(
+        raise ConfigError(_with_lines(problems, nodes, [str(root / name) for name in SCHEMA]))
+    return BoardConfig(
         board=parsed["board.yaml"].board,
         agencies=parsed["agencies.yaml"].agencies,
         auditors=parsed["people.yaml"].auditors,
@@ -390,25 +420,156 @@ def load_config(directory: Path | str | None = None) -> BoardConfig:
         cadence=parsed["cadence.yaml"].cadence,
         source=str(root),
     )
-    problems = check_references(config, root)
-    if problems:
-        raise ConfigError(problems)
-    return config
 
 
-def _problems_from(display: str, exc: ValidationError) -> list[Problem]:
+# --- reading YAML -------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, except that a key given twice in one mapping is an error."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node)
+        try:
+            first = seen.setdefault(key, key_node.start_mark.line)
+        except TypeError:  # an unhashable key; the schema reports it
+            continue
+        if first != key_node.start_mark.line:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the key '{key}' is given twice (first on line {first + 1})",
+                key_node.start_mark,
+            )
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The document's data, and its node tree (which knows the line of every key)."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+_KEY_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def _line_of(node: yaml.Node, key_path: str) -> int | None:
+    """The line of the deepest part of ``key_path`` present in the file (1-based)."""
+    line = None
+    for match in _KEY_PART.finditer(key_path):
+        index, key = match.groups()
+        if index is not None and isinstance(node, yaml.SequenceNode):
+            if int(index) >= len(node.value):
+                break
+            node = node.value[int(index)]
+            line = node.start_mark.line + 1
+        elif key is not None and isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                    line, node = key_node.start_mark.line + 1, value_node
+                    break
+            else:
+                break
+        else:
+            break
+    return line
+
+
+def _with_lines(
+    problems: list[Problem], nodes: dict[str, yaml.Node], file_order: list[str]
+) -> list[Problem]:
+    """Add the line to each key path, and sort the problems by file and line."""
+    located: list[tuple[int, int, int, Problem]] = []
+    for position, problem in enumerate(problems):
+        node = nodes.get(problem.file)
+        line = _line_of(node, problem.location) if node is not None and problem.location else None
+        if line is not None:
+            problem = Problem(problem.file, f"{problem.location} (line {line})", problem.reason)
+        order = file_order.index(problem.file) if problem.file in file_order else len(file_order)
+        located.append((order, line or 0, position, problem))
+    return [problem for *_, problem in sorted(located, key=lambda item: item[:3])]
+
+
+def _yaml_problem(display: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    detail = getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line != getattr(mark, "line", None):
+        detail += f", {context} begun on line {context_mark.line + 1}"
+    return Problem(display, where, f"not valid YAML ({detail})")
+
+
+# --- explaining schema problems --------------------------------------------------
+
+SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
+
+
+def _problems_from(display: str, model: type[BaseModel], exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        key = _key_path(err["loc"])
+        loc = tuple(err["loc"])
+        key = _key_path(loc)
         reason = err["msg"]
         if err["type"] == "extra_forbidden":
-            reason = "unknown key (check the spelling)"
+            reason = _unknown_key_reason(str(loc[-1]), _keys_at(model, loc[:-1]))
         elif err["type"] == "missing":
             reason = "required key is missing"
         elif err["type"] == "string_pattern_mismatch":
             reason = _pattern_reason(key, err.get("input"))
+        elif key.endswith("launch_time"):
+            reason = 'expected a time of day in quotes, e.g. "09:00"'
+        elif err["type"] == "value_error":
+            reason = str(err.get("ctx", {}).get("error", reason))
         problems.append(Problem(display, key, reason))
     return problems
+
+
+def _unknown_key_reason(name: str, expected: list[str]) -> str:
+    if any(word in name.lower() for word in SECRET_WORDS):
+        return (
+            "unknown key: secrets never belong in configuration files; set them in the "
+            "environment instead (e.g. AUDITROUND_SMTP_PASSWORD)"
+        )
+    reason = "unknown key (check the spelling)"
+    close = difflib.get_close_matches(name, expected, n=1)
+    if close:
+        reason = f"unknown key (did you mean '{close[0]}'?)"
+    if expected:
+        reason += f"; expected one of: {', '.join(expected)}"
+    return reason
+
+
+def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a mapping at ``loc`` may have, found by walking the schema."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue  # an item of a list: the field's type already names the item's model
+        field = current.model_fields.get(part)
+        current = _model_in(field.annotation) if field is not None else None
+    return list(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -426,168 +587,18 @@ def _pattern_reason(key: str, value: object) -> str:
         return f"expected an email address, got {value!r}"
     if key.endswith("url"):
         return f"expected a web address starting with http:// or https://, got {value!r}"
+    if key.endswith("launch_time"):
+        return f'expected a time of day as HH:MM in quotes, e.g. "09:00", got {value!r}'
     if re.search(r"(^|\.)id$|\]$|areas|agency", key):
         return f"expected an identifier of lower-case letters, digits, '-' or '_', got {value!r}"
     return f"{value!r} is not in the expected form"
 
 
+# --- cross-references --------------------------------------------------------------
+
+
 def check_references(config: BoardConfig, root: Path) -> list[Problem]:
     """Cross-file checks: every reference names something that exists, ids are unique."""
-    problems: list[Problem] = []
+    from audit_core import config_checks
 
-    def file(name: str) -> str:
-        return str(root / name)
-
-    def unique(name: str, key: str, ids: Iterable[str]) -> set[str]:
-        seen: set[str] = set()
-        for index, item_id in enumerate(ids):
-            if item_id in seen:
-                problems.append(
-                    Problem(file(name), f"{key}[{index}].id", f"'{item_id}' is used twice")
-                )
-            seen.add(item_id)
-        return seen
-
-    areas = unique("board.yaml", "board.areas", (a.id for a in config.board.areas))
-    agencies = unique("agencies.yaml", "agencies", (a.id for a in config.agencies))
-    unique("people.yaml", "auditors", (a.id for a in config.auditors))
-    categories = unique("register.yaml", "categories", (c.id for c in config.categories))
-    unique("register.yaml", "age_bands", (b.id for b in config.age_bands))
-    flags = unique("register.yaml", "flags", (f.id for f in config.flags))
-    unique("focuses.yaml", "focuses", (f.id for f in config.focuses))
-    scales = unique("audit_tool.yaml", "scales", (s.id for s in config.scales))
-    unique("audit_tool.yaml", "audit_tool.sections", (s.id for s in config.audit_tool.sections))
-    themes = unique("themes.yaml", "themes", (t.id for t in config.themes))
-
-    def known(choices: set[str]) -> str:
-        return ", ".join(sorted(choices))
-
-    for i, agency in enumerate(config.agencies):
-        for j, area in enumerate(agency.areas):
-            if area not in areas:
-                problems.append(
-                    Problem(
-                        file("agencies.yaml"),
-                        f"agencies[{i}].areas[{j}]",
-                        f"unknown area '{area}' (expected one of: {known(areas)})",
-                    )
-                )
-    agency_areas = {a.id: set(a.areas) for a in config.agencies}
-    practitioner_owner: dict[tuple[str, str], str] = {}
-    for i, auditor in enumerate(config.auditors):
-        key = f"auditors[{i}]"
-        if auditor.agency not in agencies:
-            problems.append(
-                Problem(
-                    file("people.yaml"),
-                    f"{key}.agency",
-                    f"unknown agency '{auditor.agency}' (expected one of: {known(agencies)})",
-                )
-            )
-        for j, area in enumerate(auditor.areas):
-            if area not in areas:
-                problems.append(
-                    Problem(
-                        file("people.yaml"),
-                        f"{key}.areas[{j}]",
-                        f"unknown area '{area}' (expected one of: {known(areas)})",
-                    )
-                )
-            elif auditor.agency in agency_areas and area not in agency_areas[auditor.agency]:
-                problems.append(
-                    Problem(
-                        file("people.yaml"),
-                        f"{key}.areas[{j}]",
-                        f"agency '{auditor.agency}' does not work in area '{area}'",
-                    )
-                )
-        for pid in auditor.practitioner_ids:
-            other = practitioner_owner.get((auditor.agency, pid))
-            if other is not None:
-                problems.append(
-                    Problem(
-                        file("people.yaml"),
-                        f"{key}.practitioner_ids",
-                        f"practitioner id '{pid}' is already given to auditor '{other}'",
-                    )
-                )
-            practitioner_owner[(auditor.agency, pid)] = auditor.id
-    for i, focus in enumerate(config.focuses):
-        key = f"focuses[{i}]"
-        for j, category in enumerate(focus.categories):
-            if category not in categories:
-                problems.append(
-                    Problem(
-                        file("focuses.yaml"),
-                        f"{key}.categories[{j}]",
-                        f"unknown category '{category}' (expected one of: {known(categories)})",
-                    )
-                )
-        for j, flag in enumerate(focus.flags_any):
-            if flag not in flags:
-                problems.append(
-                    Problem(
-                        file("focuses.yaml"),
-                        f"{key}.flags_any[{j}]",
-                        f"unknown flag '{flag}' (expected one of: {known(flags)})",
-                    )
-                )
-        for j, theme in enumerate(focus.themes):
-            if theme not in themes:
-                problems.append(
-                    Problem(
-                        file("focuses.yaml"),
-                        f"{key}.themes[{j}]",
-                        f"unknown theme '{theme}' (expected one of: {known(themes)})",
-                    )
-                )
-    if config.audit_tool.scale not in scales:
-        problems.append(
-            Problem(
-                file("audit_tool.yaml"),
-                "audit_tool.scale",
-                f"unknown scale '{config.audit_tool.scale}' (expected one of: {known(scales)})",
-            )
-        )
-    for i, scale in enumerate(config.scales):
-        seen_grades: set[str] = set()
-        for j, grade in enumerate(scale.grades):
-            if grade.id in seen_grades:
-                problems.append(
-                    Problem(
-                        file("audit_tool.yaml"),
-                        f"scales[{i}].grades[{j}].id",
-                        f"grade '{grade.id}' is used twice",
-                    )
-                )
-            seen_grades.add(grade.id)
-    levels = [e.level for e in config.cadence.escalations]
-    if levels != sorted(set(levels)):
-        problems.append(
-            Problem(
-                file("cadence.yaml"),
-                "cadence.escalations",
-                "escalation levels must be distinct and in increasing order",
-            )
-        )
-    offsets = [e.after_due for e in config.cadence.escalations]
-    if offsets != sorted(offsets):
-        problems.append(
-            Problem(
-                file("cadence.yaml"),
-                "cadence.escalations",
-                "later escalation levels must not come before earlier ones",
-            )
-        )
-    if (
-        config.cadence.reminders_before_due
-        and max(config.cadence.reminders_before_due) >= config.cadence.returns_due
-    ):
-        problems.append(
-            Problem(
-                file("cadence.yaml"),
-                "cadence.reminders_before_due",
-                "a reminder would fall on or before the launch day",
-            )
-        )
-    return problems
+    return config_checks.cross_check(config_checks.Parts.of_config(config), root)
