@@ -1,0 +1,263 @@
+"""``auditround round``: plan a round, review it, and adjust it before launch."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from audit_core import rounds
+from audit_core.cli.common import STATE, console, print_json
+from audit_core.errors import AuditRoundError
+from audit_core.workdays import Timeline
+
+app = typer.Typer(help="Plan a round, review it and adjust it before launch.", no_args_is_help=True)
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise AuditRoundError(
+            f"{option} '{text}' is not a date: use the form 2026-03-02."
+        ) from None
+
+
+def _day(day: dt.date) -> str:
+    return day.strftime("%a %d/%m/%Y")
+
+
+def _timeline_table(timeline: Timeline) -> Table:
+    table = Table(title="Timeline (working days; England and Wales bank holidays skipped)")
+    table.add_column("date")
+    table.add_column("day")
+    table.add_column("what happens")
+    for day, what in timeline.events():
+        table.add_row(day.strftime("%d/%m/%Y"), day.strftime("%A"), what)
+    return table
+
+
+@app.command("plan")
+def plan(
+    focus: str = typer.Option(..., "--focus", help="The focus id (see config/focuses.yaml)."),
+    period: str = typer.Option(..., "--period", help="The round's period: 2026-H1 or 2026-H2."),
+    areas: str | None = typer.Option(
+        None, "--areas", help="Comma-separated area ids (default: every area of the board)."
+    ),
+    cases: int | None = typer.Option(
+        None, "--cases", help="Cases per area (default: the focus's cases_per_area)."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Random seed; the same register and seed give the same selection."
+    ),
+    launch_on: str | None = typer.Option(
+        None, "--launch-on", help="Launch date (default: the next working day)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Select the cases of a new round and assign an auditor to each agency's part."""
+    config = STATE.config()
+    area_ids = areas.split(",") if areas else [a.id for a in config.board.areas]
+    with STATE.transaction() as session:
+        result = rounds.plan_round(
+            session,
+            config,
+            period=period,
+            focus_id=focus,
+            area_ids=area_ids,
+            now=STATE.now,
+            actor=STATE.actor,
+            cases_per_area=cases,
+            seed=seed,
+            launch_on=_date(launch_on, "--launch-on"),
+        )
+    if as_json:
+        print_json(result.to_json())
+        return
+    focus_name = config.focus(result.focus_id).name
+    console.print(
+        f"[bold green]Round {result.round_id} planned[/]: {focus_name}, "
+        f"{result.cases} cases (seed {result.seed})."
+    )
+    table = Table(title="Cases by area")
+    for column in ("area", "asked", "eligible", "selected"):
+        table.add_column(column, justify="left" if column == "area" else "right")
+    for a in result.areas:
+        table.add_row(a.area_id, str(a.requested), str(a.eligible), str(a.selected))
+    console.print(table)
+    console.print(
+        f"Auditors: {result.filled} of {result.slots} agency audits assigned; "
+        f"largest load {result.max_load} cases."
+    )
+    if result.unfilled:
+        console.print(
+            f"[yellow]{result.unfilled} agency audits have no eligible auditor yet; "
+            "the agency lead is asked to nominate one at launch.[/]"
+        )
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+    t = result.timeline
+    console.print(
+        f"Launch {_day(t.launch_on)}; returns due {_day(t.due_on)}; audit day "
+        f"{_day(t.audit_day_on)}; briefing due {_day(t.briefing_due_on)}."
+    )
+    console.print(f"Review it with: auditround round show {result.round_id}")
+
+
+@app.command("show")
+def show(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Show a round: cases and why, auditors by agency, loads, gaps and the timeline."""
+    config = STATE.config()
+    with STATE.transaction() as session:
+        view = rounds.show_round(session, config, round_id)
+    if as_json:
+        print_json(view.to_json())
+        return
+    console.print(
+        f"[bold]Round {view.round_id}[/]: {view.focus_name} - {view.status}; areas "
+        f"{', '.join(view.areas)}; {view.cases_requested} cases asked per area; seed {view.seed}; "
+        f"audit tool {view.audit_tool}; planned by {view.planned_by}."
+    )
+    cases = Table(title=f"Cases ({len(view.cases)})")
+    for column in ("case", "area", "stratum", "why it was eligible"):
+        cases.add_column(column)
+    for c in view.cases:
+        cases.add_row(escape(c.reference), c.area_id, c.stratum, escape(c.rationale))
+    console.print(cases)
+
+    by_agency = Table(title="Assignments by agency")
+    for column in ("agency", "case", "area", "auditor", "status"):
+        by_agency.add_column(column)
+    previous = None
+    for a in view.assignments:
+        label = a.agency_name if a.agency_id != previous else ""
+        previous = a.agency_id
+        auditor = (
+            escape(f"{a.auditor_name} ({a.auditor_id})") if a.auditor_id else "[yellow]unfilled[/]"
+        )
+        by_agency.add_row(escape(label), escape(a.case_ref), a.area_id, auditor, a.status)
+    console.print(by_agency)
+
+    loads = Table(title="Load per auditor")
+    for column in ("auditor", "agency", "cases", "capacity"):
+        loads.add_column(column, justify="right" if column in ("cases", "capacity") else "left")
+    for x in view.loads:
+        loads.add_row(
+            escape(f"{x.name} ({x.auditor_id})"), x.agency_id, str(x.load), str(x.capacity)
+        )
+    console.print(loads)
+
+    if view.unfilled:
+        gaps = Table(title="Unfilled: the agency lead will be asked to nominate")
+        for column in ("case", "area", "agency", "why"):
+            gaps.add_column(column)
+        for u in view.unfilled:
+            gaps.add_row(escape(u.case_ref), u.area_id, u.agency_id, escape(u.reason))
+        console.print(gaps)
+    else:
+        console.print("Every agency audit has an auditor.")
+    console.print(_timeline_table(view.timeline))
+
+
+@app.command("swap-case")
+def swap_case(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    out_ref: str = typer.Argument(..., metavar="CASE", help="The case reference to take out."),
+    in_ref: str | None = typer.Option(
+        None,
+        "--in",
+        help="The case to put in (default: the next eligible case of the same stratum).",
+    ),
+    area: str | None = typer.Option(
+        None, "--area", help="The case's area, if its reference is used in several areas."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Replace a selected case with another eligible case of the same area."""
+    config = STATE.config()
+    with STATE.transaction() as session:
+        result = rounds.swap_case(
+            session,
+            config,
+            round_id=round_id,
+            out_ref=out_ref,
+            in_ref=in_ref,
+            area_id=area,
+            now=STATE.now,
+            actor=STATE.actor,
+        )
+    if as_json:
+        print_json(
+            {
+                "round": result.round_id,
+                "area": result.area_id,
+                "removed": result.removed,
+                "added": result.added,
+                "stratum": result.stratum,
+                "rationale": result.rationale,
+                "assigned": [{"agency": ag, "auditor": au} for ag, au in result.assigned],
+            }
+        )
+        return
+    console.print(
+        f"Round {result.round_id}: case {escape(result.removed)} replaced by "
+        f"[bold]{escape(result.added)}[/] ({result.area_id}, {result.stratum}): "
+        f"{escape(result.rationale)}."
+    )
+    for agency, auditor in result.assigned:
+        console.print(f"  {agency}: {auditor or '[yellow]unfilled[/]'}")
+
+
+@app.command("reassign")
+def reassign(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    case_ref: str = typer.Argument(..., metavar="CASE", help="The case reference."),
+    agency: str = typer.Option(..., "--agency", help="The agency whose audit changes hands."),
+    to: str | None = typer.Option(None, "--to", help="The auditor id to assign."),
+    clear: bool = typer.Option(False, "--clear", help="Leave the audit unfilled."),
+    area: str | None = typer.Option(
+        None, "--area", help="The case's area, if its reference is used in several areas."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Give one agency's audit of a case to another auditor (or clear it)."""
+    if (to is None) == (not clear):
+        raise AuditRoundError("Give either --to AUDITOR or --clear.")
+    config = STATE.config()
+    with STATE.transaction() as session:
+        result = rounds.reassign(
+            session,
+            config,
+            round_id=round_id,
+            case_ref=case_ref,
+            agency_id=agency,
+            auditor_id=to,
+            area_id=area,
+            now=STATE.now,
+            actor=STATE.actor,
+        )
+    if as_json:
+        print_json(
+            {
+                "round": result.round_id,
+                "case_ref": result.case_ref,
+                "agency": result.agency_id,
+                "from": result.previous,
+                "to": result.auditor_id,
+            }
+        )
+        return
+    if result.previous == result.auditor_id:
+        console.print("Nothing changed: that is already the assignment.")
+        return
+    console.print(
+        f"Round {result.round_id}, case {result.case_ref}, {result.agency_id}: "
+        f"{result.previous or 'unfilled'} -> {result.auditor_id or 'unfilled'}."
+    )

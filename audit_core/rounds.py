@@ -1,0 +1,879 @@
+"""A round in planning: plan it, review it, swap a case, reassign an auditor.
+
+A round is one focus in one period (its id, ``2026-H1`` or ``2026-H2``) across
+one or more areas. :func:`plan_round` selects the cases
+(:mod:`audit_core.selection`), assigns an auditor to each involved agency of
+each case (:mod:`audit_core.assignment`) and fixes the timeline
+(:mod:`audit_core.workdays`). Until the round is launched, the business unit
+can look at the plan (:func:`show_round`), swap a case (:func:`swap_case`) or
+change an auditor (:func:`reassign`); both apply the same rules as planning.
+
+Every change writes an audit event in the caller's transaction; the caller
+commits or rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from audit_core import audit_trail
+from audit_core.assignment import Auditor, Slot, assign, unfilled_reason, why_not_eligible
+from audit_core.clock import london_date
+from audit_core.config import BoardConfig
+from audit_core.errors import InvalidState, NotFound, PlanningError
+from audit_core.models import (
+    Assignment,
+    AssignmentStatus,
+    AuditEvent,
+    AuditRound,
+    CaseFile,
+    CaseInvolvement,
+    Person,
+    RoundCase,
+    RoundStatus,
+)
+from audit_core.reference import sync_reference_data
+from audit_core.selection import (
+    Candidate,
+    Criteria,
+    Involvement,
+    rationale,
+    select_cases,
+    stratum_order,
+    why_ineligible,
+)
+from audit_core.workdays import Timeline, next_working_day, round_timeline, why_not_working
+
+PERIOD = re.compile(r"^(\d{4})-[Hh]([12])$")
+MAX_SEED = 2**31 - 1  # the seed column is a 32-bit integer
+
+
+def parse_period(text: str) -> str:
+    """'2026-h1' -> '2026-H1'; anything else is refused with the expected form."""
+    match = PERIOD.match(text.strip())
+    if not match:
+        raise PlanningError(f"'{text}' is not a period: use the form 2026-H1 or 2026-H2.")
+    return f"{match.group(1)}-H{match.group(2)}"
+
+
+@dataclass(frozen=True)
+class AreaPlan:
+    area_id: str
+    requested: int
+    eligible: int
+    selected: int
+
+    @property
+    def warning(self) -> str | None:
+        if self.selected >= self.requested:
+            return None
+        if self.selected == 0:
+            return f"Area {self.area_id}: no eligible case, so none is planned there."
+        cases = "case" if self.eligible == 1 else "cases"
+        return (
+            f"Area {self.area_id}: only {self.eligible} eligible {cases} for the "
+            f"{self.requested} asked, so {self.selected} planned."
+        )
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    round_id: str
+    focus_id: str
+    seed: int
+    areas: tuple[AreaPlan, ...]
+    cases: int
+    slots: int
+    filled: int
+    unfilled: int
+    max_load: int
+    timeline: Timeline
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for a in self.areas if (w := a.warning) is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "round": self.round_id,
+            "focus": self.focus_id,
+            "seed": self.seed,
+            "areas": [
+                {"area": a.area_id, "requested": a.requested}
+                | {"eligible": a.eligible, "selected": a.selected}
+                for a in self.areas
+            ],
+            "cases": self.cases,
+            "slots": self.slots,
+            "filled": self.filled,
+            "unfilled": self.unfilled,
+            "max_load": self.max_load,
+            "warnings": self.warnings,
+            "timeline": timeline_json(self.timeline),
+        }
+
+
+def plan_round(
+    session: Session,
+    config: BoardConfig,
+    *,
+    period: str,
+    focus_id: str,
+    area_ids: Sequence[str],
+    now: dt.datetime,
+    actor: str,
+    cases_per_area: int | None = None,
+    seed: int | None = None,
+    launch_on: dt.date | None = None,
+) -> PlanResult:
+    """Create a planned round: select its cases, assign auditors, fix its timeline.
+
+    1. Check the period, focus, areas, launch date and seed; one round per period.
+    2. Mirror the configuration's areas, agencies and auditors into the database.
+    3. Load the register's cases in the focus's categories for those areas.
+    4. Draw the stratified sample; no eligible case anywhere is an error.
+    5. Save the round and its cases, assign auditors, and record every step.
+    """
+    round_id = parse_period(period)
+    focus = config.focus(focus_id)
+    areas = list(dict.fromkeys(a.strip() for a in area_ids if a.strip()))
+    if not areas:
+        raise PlanningError("Name at least one area for the round (for example hackney,city).")
+    for area_id in areas:
+        config.area(area_id)
+    existing = session.get(AuditRound, round_id)
+    if existing is not None:
+        raise PlanningError(
+            f"Round {round_id} is already planned (focus {existing.focus_id}, status "
+            f"{existing.status}); there is one round per period."
+        )
+    today = london_date(now)
+    launch_on = _check_launch(launch_on, today)
+    per_area = focus.cases_per_area if cases_per_area is None else cases_per_area
+    if per_area < 1:
+        raise PlanningError("The number of cases per area must be at least 1.")
+    if seed is None:
+        seed = secrets.randbelow(MAX_SEED + 1)
+    elif not 0 <= seed <= MAX_SEED:
+        raise PlanningError(f"The seed must be a whole number from 0 to {MAX_SEED}.")
+
+    sync_reference_data(session, config, now=now, actor=actor)
+    criteria = Criteria.from_config(config, focus)
+    candidates = load_candidates(session, area_ids=areas, categories=focus.categories)
+    selection = select_cases(
+        candidates, criteria, today=today, areas=areas, cases_per_area=per_area, seed=seed
+    )
+    if not selection.chosen:
+        raise PlanningError(
+            f"No case in the register for {', '.join(areas)} is eligible for the focus "
+            f"'{focus.name}' ({len(candidates)} cases in its categories were checked); "
+            "nothing was planned."
+        )
+
+    timeline = round_timeline(launch_on, config.cadence)
+    audit_round = AuditRound(
+        id=round_id,
+        focus_id=focus.id,
+        areas=areas,
+        status=RoundStatus.PLANNED,
+        seed=seed,
+        cases_requested=per_area,
+        audit_tool_id=config.audit_tool.id,
+        audit_tool_version=config.audit_tool.version,
+        launch_on=timeline.launch_on,
+        due_on=timeline.due_on,
+        audit_day_on=timeline.audit_day_on,
+        briefing_due_on=timeline.briefing_due_on,
+        planned_at=now,
+        planned_by=actor,
+    )
+    session.add(audit_round)
+    area_plans = tuple(
+        AreaPlan(a.area_id, a.requested, a.eligible, len(a.chosen)) for a in selection.areas
+    )
+    audit_trail.record(
+        session,
+        now=now,
+        actor=actor,
+        action="round_planned",
+        object_type="audit_round",
+        object_id=round_id,
+        round_id=round_id,
+        details={
+            "focus": focus.id,
+            "areas": areas,
+            "seed": seed,
+            "cases_per_area": per_area,
+            "launch_on": launch_on.isoformat(),
+            "eligible": {a.area_id: a.eligible for a in area_plans},
+            "selected": {a.area_id: a.selected for a in area_plans},
+        },
+    )
+    round_cases = []
+    for chosen in selection.chosen:
+        round_case = RoundCase(
+            round_id=round_id,
+            case_id=chosen.case.case_id,
+            area_id=chosen.case.area_id,
+            stratum=chosen.stratum,
+            rationale=chosen.rationale,
+            selected_at=now,
+        )
+        session.add(round_case)
+        round_cases.append((round_case, chosen.case))
+    session.flush()
+    for round_case, case in round_cases:
+        _record_selected(session, round_case, case.reference, now=now, actor=actor)
+    outcome = _assign_cases(session, audit_round, round_cases, now=now, actor=actor)
+    return PlanResult(
+        round_id=round_id,
+        focus_id=focus.id,
+        seed=seed,
+        areas=area_plans,
+        cases=len(round_cases),
+        slots=outcome.slots,
+        filled=outcome.filled,
+        unfilled=outcome.slots - outcome.filled,
+        max_load=outcome.max_load,
+        timeline=timeline,
+    )
+
+
+def _check_launch(launch_on: dt.date | None, today: dt.date) -> dt.date:
+    if launch_on is None:
+        return next_working_day(today)
+    if launch_on < today:
+        raise PlanningError(
+            f"The launch date {launch_on:%d/%m/%Y} has passed; choose today or a later date."
+        )
+    reason = why_not_working(launch_on)
+    if reason is not None:
+        raise PlanningError(
+            f"The launch date {launch_on:%d/%m/%Y} is {reason}, not a working day; "
+            f"the next working day is {next_working_day(launch_on):%d/%m/%Y}."
+        )
+    return launch_on
+
+
+def load_candidates(
+    session: Session,
+    *,
+    area_ids: Iterable[str],
+    categories: Iterable[str] | None = None,
+    references: Iterable[str] | None = None,
+) -> list[Candidate]:
+    """The register's cases in these areas (optionally only some categories or references)."""
+    area_ids = list(area_ids)
+    query = (
+        select(CaseFile)
+        .where(CaseFile.area_id.in_(area_ids))
+        .options(selectinload(CaseFile.involvements))
+    )
+    if categories is not None:
+        query = query.where(CaseFile.category.in_(list(categories)))
+    if references is not None:
+        query = query.where(CaseFile.reference.in_(list(references)))
+    in_rounds: dict[int, str] = {
+        case_id: round_id
+        for case_id, round_id in session.execute(
+            select(RoundCase.case_id, RoundCase.round_id)
+            .join(AuditRound, AuditRound.id == RoundCase.round_id)
+            .where(AuditRound.status != RoundStatus.CLOSED, RoundCase.area_id.in_(area_ids))
+        )
+    }
+    return [_candidate(case, in_rounds.get(case.id)) for case in session.scalars(query)]
+
+
+def _candidate(case: CaseFile, in_round: str | None) -> Candidate:
+    return Candidate(
+        case_id=case.id,
+        reference=case.reference,
+        area_id=case.area_id,
+        category=case.category,
+        age_band=case.age_band,
+        flags=frozenset(case.flags or ()),
+        last_activity_on=case.last_activity_on,
+        last_audited_on=case.last_audited_on,
+        involvements=tuple(
+            Involvement(i.agency_id, frozenset(i.practitioner_ids or ())) for i in case.involvements
+        ),
+        in_round=in_round,
+    )
+
+
+def _record_selected(
+    session: Session, round_case: RoundCase, reference: str, *, now: dt.datetime, actor: str
+) -> None:
+    audit_trail.record(
+        session,
+        now=now,
+        actor=actor,
+        action="case_selected",
+        object_type="round_case",
+        object_id=round_case.id,
+        round_id=round_case.round_id,
+        details={
+            "case_id": round_case.case_id,
+            "case_ref": reference,
+            "area": round_case.area_id,
+            "stratum": round_case.stratum,
+            "rationale": round_case.rationale,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    slots: int
+    filled: int
+    max_load: int
+    assigned: list[tuple[str, str | None]] = field(default_factory=list)  # (agency, auditor)
+
+
+def round_auditors(
+    session: Session, round_id: str, *, except_assignment: int | None = None
+) -> list[Auditor]:
+    """Every auditor, with the cases they already hold in this round."""
+    held_query = (
+        select(Assignment.auditor_id, func.count())
+        .join(RoundCase, RoundCase.id == Assignment.round_case_id)
+        .where(
+            RoundCase.round_id == round_id,
+            Assignment.auditor_id.is_not(None),
+            Assignment.status != AssignmentStatus.DECLINED,
+        )
+        .group_by(Assignment.auditor_id)
+    )
+    if except_assignment is not None:
+        held_query = held_query.where(Assignment.id != except_assignment)
+    held: dict[str, int] = {k: int(v) for k, v in session.execute(held_query).all() if k}
+    return [
+        Auditor(
+            id=person.id,
+            agency_id=person.agency_id,
+            areas=frozenset(person.areas or ()),
+            capacity=person.capacity,
+            held=held.get(person.id, 0),
+            practitioner_ids=frozenset(person.practitioner_ids or ()),
+            active=person.active,
+        )
+        for person in session.scalars(select(Person).order_by(Person.id))
+    ]
+
+
+def _assign_cases(
+    session: Session,
+    audit_round: AuditRound,
+    round_cases: Sequence[tuple[RoundCase, Candidate | CaseFile]],
+    *,
+    now: dt.datetime,
+    actor: str,
+) -> _Outcome:
+    """Assign auditors to every involved agency of these (newly added) round cases."""
+    slots: list[Slot] = []
+    where: dict[str, tuple[RoundCase, str, str]] = {}
+    for round_case, case in round_cases:
+        for involvement in case.involvements:
+            key = f"{round_case.id}:{involvement.agency_id}"
+            slots.append(
+                Slot(
+                    key=key,
+                    area_id=round_case.area_id,
+                    agency_id=involvement.agency_id,
+                    practitioner_ids=frozenset(involvement.practitioner_ids or ()),
+                )
+            )
+            where[key] = (round_case, involvement.agency_id, case.reference)
+    result = assign(slots, round_auditors(session, audit_round.id))
+    outcome = _Outcome(len(slots), len(result.assigned), result.max_load)
+    for slot in slots:
+        round_case, agency_id, reference = where[slot.key]
+        auditor_id = result.assigned.get(slot.key)
+        assignment = Assignment(
+            round_case_id=round_case.id,
+            agency_id=agency_id,
+            auditor_id=auditor_id,
+            status=AssignmentStatus.ASSIGNED if auditor_id else AssignmentStatus.UNFILLED,
+            due_on=audit_round.due_on,
+            updated_at=now,
+        )
+        session.add(assignment)
+        session.flush()
+        details: dict[str, object] = {"case_ref": reference, "agency": agency_id}
+        if auditor_id:
+            details["auditor"] = auditor_id
+        else:
+            details["reason"] = result.unfilled[slot.key]
+        audit_trail.record(
+            session,
+            now=now,
+            actor=actor,
+            action="auditor_assigned" if auditor_id else "slot_unfilled",
+            object_type="assignment",
+            object_id=assignment.id,
+            round_id=audit_round.id,
+            details=details,
+        )
+        outcome.assigned.append((agency_id, auditor_id))
+    return outcome
+
+
+# --- changes before launch -------------------------------------------------------------
+
+
+def get_round(session: Session, round_id: str) -> AuditRound:
+    audit_round = session.get(AuditRound, parse_period(round_id))
+    if audit_round is None:
+        raise NotFound(f"There is no round {round_id}: plan it with 'auditround round plan'.")
+    return audit_round
+
+
+def _require_planned(audit_round: AuditRound) -> None:
+    if audit_round.status != RoundStatus.PLANNED:
+        raise InvalidState(
+            f"Round {audit_round.id} is {audit_round.status}, no longer in planning: its cases "
+            "and auditors can only be changed before it is launched."
+        )
+
+
+def find_round_case(
+    session: Session, audit_round: AuditRound, reference: str, area_id: str | None = None
+) -> RoundCase:
+    """The round's case with this reference (the area is needed only if it is ambiguous)."""
+    query = (
+        select(RoundCase)
+        .join(CaseFile, CaseFile.id == RoundCase.case_id)
+        .where(RoundCase.round_id == audit_round.id, CaseFile.reference == reference)
+    )
+    if area_id is not None:
+        query = query.where(RoundCase.area_id == area_id)
+    found = list(session.scalars(query))
+    if not found:
+        raise NotFound(f"Case {reference} is not in round {audit_round.id}.")
+    if len(found) > 1:
+        areas = ", ".join(sorted(rc.area_id for rc in found))
+        raise PlanningError(
+            f"Case reference {reference} is in round {audit_round.id} in several areas "
+            f"({areas}); say which with --area."
+        )
+    return found[0]
+
+
+@dataclass(frozen=True)
+class SwapResult:
+    round_id: str
+    area_id: str
+    removed: str
+    added: str
+    stratum: str
+    rationale: str
+    assigned: tuple[tuple[str, str | None], ...]  # (agency, auditor or None if unfilled)
+
+
+def swap_case(
+    session: Session,
+    config: BoardConfig,
+    *,
+    round_id: str,
+    out_ref: str,
+    in_ref: str | None = None,
+    area_id: str | None = None,
+    now: dt.datetime,
+    actor: str,
+) -> SwapResult:
+    """Replace a selected case by another eligible case of the same area.
+
+    1. The round must still be planned; find the case to take out.
+    2. With ``in_ref``, check that case against every selection rule. Without it, take
+       the next eligible case of the same stratum in the round's seeded order, skipping
+       cases taken out of this round before.
+    3. Remove the old case and its assignments; add the new case; assign auditors to its
+       agencies under the same rules and loads as the rest of the round.
+    """
+    audit_round = get_round(session, round_id)
+    _require_planned(audit_round)
+    sync_reference_data(session, config, now=now, actor=actor)
+    old = find_round_case(session, audit_round, out_ref, area_id)
+    area = old.area_id
+    criteria = Criteria.from_config(config, config.focus(audit_round.focus_id))
+    today = london_date(now)
+    if in_ref is not None:
+        found = load_candidates(session, area_ids=[area], references=[in_ref])
+        if not found:
+            raise NotFound(f"There is no case {in_ref} in area {area} in the register.")
+        candidate = found[0]
+        reason = why_ineligible(candidate, criteria, today)
+        if reason is not None:
+            raise PlanningError(f"Case {in_ref} cannot join round {audit_round.id}: {reason}.")
+    else:
+        removed_before = _removed_case_ids(session, audit_round.id) | {old.case_id}
+        category, age_band = old.stratum.split("/", 1)
+        pool = [
+            c
+            for c in load_candidates(session, area_ids=[area], categories=[category])
+            if c.age_band == age_band
+            and c.case_id not in removed_before
+            and why_ineligible(c, criteria, today) is None
+        ]
+        if not pool:
+            raise PlanningError(
+                f"No other eligible case is left in stratum {old.stratum} in area {area}; "
+                "name the replacement with --in."
+            )
+        candidate = stratum_order(pool, audit_round.seed, area, old.stratum)[0]
+
+    released = [(a.agency_id, a.auditor_id) for a in old.assignments]
+    audit_trail.record(
+        session,
+        now=now,
+        actor=actor,
+        action="case_removed",
+        object_type="round_case",
+        object_id=old.id,
+        round_id=audit_round.id,
+        details={
+            "case_id": old.case_id,
+            "case_ref": out_ref,
+            "area": area,
+            "stratum": old.stratum,
+            "replaced_by": candidate.reference,
+            "released": [{"agency": ag, "auditor": au} for ag, au in released],
+        },
+    )
+    session.delete(old)
+    session.flush()
+    session.expire(audit_round, ["cases"])
+    new = RoundCase(
+        round_id=audit_round.id,
+        case_id=candidate.case_id,
+        area_id=area,
+        stratum=candidate.stratum,
+        rationale=rationale(candidate, criteria),
+        selected_at=now,
+    )
+    session.add(new)
+    session.flush()
+    _record_selected(session, new, candidate.reference, now=now, actor=actor)
+    outcome = _assign_cases(session, audit_round, [(new, candidate)], now=now, actor=actor)
+    return SwapResult(
+        round_id=audit_round.id,
+        area_id=area,
+        removed=out_ref,
+        added=candidate.reference,
+        stratum=new.stratum,
+        rationale=new.rationale,
+        assigned=tuple(outcome.assigned),
+    )
+
+
+def _removed_case_ids(session: Session, round_id: str) -> set[int]:
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.round_id == round_id, AuditEvent.action == "case_removed"
+        )
+    )
+    return {int(e.details["case_id"]) for e in events if "case_id" in e.details}
+
+
+@dataclass(frozen=True)
+class ReassignResult:
+    round_id: str
+    case_ref: str
+    agency_id: str
+    previous: str | None
+    auditor_id: str | None
+
+
+def reassign(
+    session: Session,
+    config: BoardConfig,
+    *,
+    round_id: str,
+    case_ref: str,
+    agency_id: str,
+    auditor_id: str | None,
+    area_id: str | None = None,
+    now: dt.datetime,
+    actor: str,
+) -> ReassignResult:
+    """Give one agency's audit of a case to a named auditor, or clear it (``None``).
+
+    The auditor must pass every assignment rule (active, the agency, the area, no
+    conflict of interest, capacity left in the round); the refusal names the rule.
+    """
+    audit_round = get_round(session, round_id)
+    _require_planned(audit_round)
+    sync_reference_data(session, config, now=now, actor=actor)
+    round_case = find_round_case(session, audit_round, case_ref, area_id)
+    assignment = next((a for a in round_case.assignments if a.agency_id == agency_id), None)
+    if assignment is None:
+        involved = ", ".join(a.agency_id for a in round_case.assignments) or "none"
+        raise NotFound(
+            f"Agency {agency_id} is not involved in case {case_ref} in round {audit_round.id} "
+            f"(involved: {involved})."
+        )
+    previous = assignment.auditor_id
+    if auditor_id is not None:
+        if session.get(Person, auditor_id) is None:
+            raise NotFound(f"There is no auditor '{auditor_id}' in the configuration.")
+        auditor = next(
+            a
+            for a in round_auditors(session, audit_round.id, except_assignment=assignment.id)
+            if a.id == auditor_id
+        )
+        involvement = session.scalars(
+            select(CaseInvolvement).where(
+                CaseInvolvement.case_id == round_case.case_id,
+                CaseInvolvement.agency_id == agency_id,
+            )
+        ).one_or_none()
+        slot = Slot(
+            key=str(assignment.id),
+            area_id=round_case.area_id,
+            agency_id=agency_id,
+            practitioner_ids=frozenset(involvement.practitioner_ids or ())
+            if involvement
+            else frozenset(),
+        )
+        reason = why_not_eligible(slot, auditor)
+        if reason is not None:
+            raise PlanningError(
+                f"{auditor_id} cannot audit case {case_ref} for {agency_id}: the auditor {reason}."
+            )
+    if previous == auditor_id:
+        return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id)
+    assignment.auditor_id = auditor_id
+    assignment.status = AssignmentStatus.ASSIGNED if auditor_id else AssignmentStatus.UNFILLED
+    assignment.updated_at = now
+    audit_trail.record(
+        session,
+        now=now,
+        actor=actor,
+        action="auditor_reassigned" if auditor_id else "auditor_cleared",
+        object_type="assignment",
+        object_id=assignment.id,
+        round_id=audit_round.id,
+        details={"case_ref": case_ref, "agency": agency_id, "from": previous, "to": auditor_id},
+    )
+    session.flush()
+    return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id)
+
+
+# --- review ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    reference: str
+    area_id: str
+    stratum: str
+    rationale: str
+    agencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssignmentLine:
+    agency_id: str
+    agency_name: str
+    case_ref: str
+    area_id: str
+    auditor_id: str | None
+    auditor_name: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class LoadLine:
+    auditor_id: str
+    name: str
+    agency_id: str
+    load: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class UnfilledLine:
+    case_ref: str
+    area_id: str
+    agency_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """Everything the business unit checks before launching a round."""
+
+    round_id: str
+    focus_id: str
+    focus_name: str
+    status: str
+    areas: tuple[str, ...]
+    seed: int
+    cases_requested: int
+    audit_tool: str
+    planned_at: dt.datetime
+    planned_by: str
+    cases: tuple[CaseLine, ...]
+    assignments: tuple[AssignmentLine, ...]  # ordered by agency, then area and case
+    loads: tuple[LoadLine, ...]
+    unfilled: tuple[UnfilledLine, ...]
+    timeline: Timeline
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "round": self.round_id,
+            "focus": {"id": self.focus_id, "name": self.focus_name},
+            "status": self.status,
+            "areas": list(self.areas),
+            "seed": self.seed,
+            "cases_requested_per_area": self.cases_requested,
+            "audit_tool": self.audit_tool,
+            "planned_at": self.planned_at.isoformat(),
+            "planned_by": self.planned_by,
+            "cases": [
+                {
+                    "reference": c.reference,
+                    "area": c.area_id,
+                    "stratum": c.stratum,
+                    "rationale": c.rationale,
+                    "agencies": list(c.agencies),
+                }
+                for c in self.cases
+            ],
+            "assignments": [
+                {
+                    "agency": a.agency_id,
+                    "case_ref": a.case_ref,
+                    "area": a.area_id,
+                    "auditor": a.auditor_id,
+                    "status": a.status,
+                }
+                for a in self.assignments
+            ],
+            "loads": [
+                {
+                    "auditor": x.auditor_id,
+                    "agency": x.agency_id,
+                    "load": x.load,
+                    "capacity": x.capacity,
+                }
+                for x in self.loads
+            ],
+            "unfilled": [
+                {
+                    "case_ref": u.case_ref,
+                    "area": u.area_id,
+                    "agency": u.agency_id,
+                    "reason": u.reason,
+                }
+                for u in self.unfilled
+            ],
+            "timeline": timeline_json(self.timeline),
+        }
+
+
+def timeline_json(timeline: Timeline) -> list[dict[str, str]]:
+    return [
+        {"date": day.isoformat(), "weekday": day.strftime("%A"), "what": what}
+        for day, what in timeline.events()
+    ]
+
+
+def show_round(session: Session, config: BoardConfig, round_id: str) -> RoundView:
+    """Read a round's plan: cases and why, assignments by agency, loads, gaps, timeline."""
+    audit_round = get_round(session, round_id)
+    round_cases = list(
+        session.scalars(
+            select(RoundCase)
+            .where(RoundCase.round_id == audit_round.id)
+            .options(
+                selectinload(RoundCase.case).selectinload(CaseFile.involvements),
+                selectinload(RoundCase.assignments).selectinload(Assignment.agency),
+                selectinload(RoundCase.assignments).selectinload(Assignment.auditor),
+            )
+        )
+    )
+    area_rank = {a: i for i, a in enumerate(audit_round.areas)}
+    round_cases.sort(key=lambda rc: (area_rank.get(rc.area_id, 99), rc.stratum, rc.case.reference))
+    auditors = {a.id: a for a in round_auditors(session, audit_round.id)}
+    people = {p.id: p for p in session.scalars(select(Person))}
+    cases, lines, unfilled = [], [], []
+    for rc in round_cases:
+        cases.append(
+            CaseLine(
+                rc.case.reference,
+                rc.area_id,
+                rc.stratum,
+                rc.rationale,
+                tuple(a.agency_id for a in rc.assignments),
+            )
+        )
+        practitioners = {i.agency_id: i.practitioner_ids for i in rc.case.involvements}
+        for a in rc.assignments:
+            lines.append(
+                AssignmentLine(
+                    a.agency_id,
+                    a.agency.name,
+                    rc.case.reference,
+                    rc.area_id,
+                    a.auditor_id,
+                    a.auditor.name if a.auditor else None,
+                    a.status,
+                )
+            )
+            if a.auditor_id is None:
+                slot = Slot(
+                    key=str(a.id),
+                    area_id=rc.area_id,
+                    agency_id=a.agency_id,
+                    practitioner_ids=frozenset(practitioners.get(a.agency_id) or ()),
+                )
+                unfilled.append(
+                    UnfilledLine(
+                        rc.case.reference,
+                        rc.area_id,
+                        a.agency_id,
+                        unfilled_reason(slot, auditors.values()),
+                    )
+                )
+    lines.sort(key=lambda x: (x.agency_id, area_rank.get(x.area_id, 99), x.case_ref))
+    loads = sorted(
+        (
+            LoadLine(p.id, p.name, p.agency_id, auditors[p.id].held, p.capacity)
+            for p in people.values()
+            if auditors[p.id].held
+        ),
+        key=lambda x: (-x.load, x.agency_id, x.auditor_id),
+    )
+    focus_name = next((f.name for f in config.focuses if f.id == audit_round.focus_id), "")
+    return RoundView(
+        round_id=audit_round.id,
+        focus_id=audit_round.focus_id,
+        focus_name=focus_name or audit_round.focus_id,
+        status=audit_round.status,
+        areas=tuple(audit_round.areas),
+        seed=audit_round.seed,
+        cases_requested=audit_round.cases_requested,
+        audit_tool=f"{audit_round.audit_tool_id} v{audit_round.audit_tool_version}",
+        planned_at=audit_round.planned_at,
+        planned_by=audit_round.planned_by,
+        cases=tuple(cases),
+        assignments=tuple(lines),
+        loads=tuple(loads),
+        unfilled=tuple(unfilled),
+        timeline=round_timeline(
+            audit_round.launch_on,
+            config.cadence,
+            due_on=audit_round.due_on,
+            audit_day_on=audit_round.audit_day_on,
+            briefing_due_on=audit_round.briefing_due_on,
+        ),
+    )

@@ -1,0 +1,116 @@
+"""Flow ``plan-round``: plan a round and publish the plan as a table artifact.
+
+The rules live in :func:`audit_core.rounds.plan_round`; this flow opens the
+database named by ``AUDITROUND_DATABASE_URL``, reads the configuration from
+``AUDITROUND_CONFIG``, plans the round in one transaction, and publishes one
+row per selected case (stratum, rationale, auditors by agency) so the
+business unit can review the plan in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from audit_core import db
+from audit_core.clock import current_time
+from audit_core.config import load_config
+from audit_core.errors import AuditRoundError
+from audit_core.rounds import PlanResult, RoundView, plan_round, show_round
+
+ACTOR = "flow:plan-round"
+
+
+def run_plan(
+    period: str,
+    focus: str,
+    areas: list[str] | None = None,
+    cases: int | None = None,
+    seed: int | None = None,
+    launch_on: str | None = None,
+    now: str | None = None,
+) -> tuple[PlanResult, RoundView]:
+    """Plan the round in one transaction and read back the plan for review."""
+    config = load_config()
+    when = current_time(now)
+    try:
+        launch = dt.date.fromisoformat(launch_on) if launch_on else None
+    except ValueError:
+        raise AuditRoundError(f"launch_on '{launch_on}' is not a date (use 2026-03-02).") from None
+    engine = db.make_engine()
+    try:
+        with db.transaction(engine) as session:
+            result = plan_round(
+                session,
+                config,
+                period=period,
+                focus_id=focus,
+                area_ids=areas or [a.id for a in config.board.areas],
+                now=when,
+                actor=ACTOR,
+                cases_per_area=cases,
+                seed=seed,
+                launch_on=launch,
+            )
+            view = show_round(session, config, result.round_id)
+    finally:
+        engine.dispose()
+    return result, view
+
+
+def plan_table(view: RoundView) -> list[dict[str, str]]:
+    """One row per case: where it sits in the sample, why, and who audits it for whom."""
+    by_case: dict[str, list[str]] = {}
+    for a in view.assignments:
+        by_case.setdefault(f"{a.area_id}/{a.case_ref}", []).append(
+            f"{a.agency_id}: {a.auditor_id or 'UNFILLED'}"
+        )
+    return [
+        {
+            "case": c.reference,
+            "area": c.area_id,
+            "stratum": c.stratum,
+            "why eligible": c.rationale,
+            "auditors": "; ".join(sorted(by_case.get(f"{c.area_id}/{c.reference}", []))),
+        }
+        for c in view.cases
+    ]
+
+
+@flow(name="plan-round")
+def plan_round_flow(
+    period: str,
+    focus: str,
+    areas: list[str] | None = None,
+    cases: int | None = None,
+    seed: int | None = None,
+    launch_on: str | None = None,
+    now: str | None = None,
+) -> dict[str, Any]:
+    """Select the cases of ``period``'s round for ``focus``, assign auditors, publish the plan."""
+    logger = get_run_logger()
+    result, view = run_plan(period, focus, areas, cases, seed, launch_on, now)
+    logger.info(
+        "round %s planned: %d cases, %d of %d agency audits assigned, largest load %d, seed %d",
+        result.round_id,
+        result.cases,
+        result.filled,
+        result.slots,
+        result.max_load,
+        result.seed,
+    )
+    for warning in result.warnings:
+        logger.warning(warning)
+    create_table_artifact(
+        table=plan_table(view),
+        key=f"round-plan-{result.round_id.lower()}",
+        description=(
+            f"Round {result.round_id} ({view.focus_name}): {result.cases} cases, "
+            f"{result.unfilled} agency audits without an auditor; launch "
+            f"{result.timeline.launch_on:%d/%m/%Y}, returns due {result.timeline.due_on:%d/%m/%Y}."
+        ),
+    )
+    return result.to_json()
