@@ -5,8 +5,8 @@ one or more areas. :func:`plan_round` selects the cases
 (:mod:`audit_core.selection`), assigns an auditor to each involved agency of
 each case (:mod:`audit_core.assignment`) and fixes the timeline
 (:mod:`audit_core.workdays`). Until the round is launched, the business unit
-can look at the plan (:func:`show_round`), swap a case (:func:`swap_case`) or
-change an auditor (:func:`reassign`); both apply the same rules as planning.
+can look at the plan (:mod:`audit_core.round_view`), swap a case or change an
+auditor (:mod:`audit_core.round_changes`); both apply the same rules as planning.
 
 Every change writes an audit event in the caller's transaction; the caller
 commits or rolls back.
@@ -25,17 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from audit_core import audit_trail
-from audit_core.assignment import Auditor, Slot, assign, unfilled_reason, why_not_eligible
+from audit_core.assignment import Auditor, Slot, assign
 from audit_core.clock import london_date
 from audit_core.config import BoardConfig
 from audit_core.errors import InvalidState, NotFound, PlanningError
 from audit_core.models import (
     Assignment,
     AssignmentStatus,
-    AuditEvent,
     AuditRound,
     CaseFile,
-    CaseInvolvement,
     Person,
     RoundCase,
     RoundStatus,
@@ -45,12 +43,15 @@ from audit_core.selection import (
     Candidate,
     Criteria,
     Involvement,
-    rationale,
     select_cases,
-    stratum_order,
-    why_ineligible,
 )
-from audit_core.workdays import Timeline, next_working_day, round_timeline, why_not_working
+from audit_core.workdays import (
+    Timeline,
+    next_working_day,
+    round_timeline,
+    timeline_json,
+    why_not_working,
+)
 
 PERIOD = re.compile(r"^(\d{4})-[Hh]([12])$")
 MAX_SEED = 2**31 - 1  # the seed column is a 32-bit integer
@@ -231,8 +232,8 @@ def plan_round(
         round_cases.append((round_case, chosen.case))
     session.flush()
     for round_case, case in round_cases:
-        _record_selected(session, round_case, case.reference, now=now, actor=actor)
-    outcome = _assign_cases(session, audit_round, round_cases, now=now, actor=actor)
+        record_selected(session, round_case, case.reference, now=now, actor=actor)
+    outcome = assign_cases(session, audit_round, round_cases, now=now, actor=actor)
     return PlanResult(
         round_id=round_id,
         focus_id=focus.id,
@@ -309,7 +310,7 @@ def _candidate(case: CaseFile, in_round: str | None) -> Candidate:
     )
 
 
-def _record_selected(
+def record_selected(
     session: Session, round_case: RoundCase, reference: str, *, now: dt.datetime, actor: str
 ) -> None:
     audit_trail.record(
@@ -369,7 +370,7 @@ def round_auditors(
     ]
 
 
-def _assign_cases(
+def assign_cases(
     session: Session,
     audit_round: AuditRound,
     round_cases: Sequence[tuple[RoundCase, Candidate | CaseFile]],
@@ -436,7 +437,7 @@ def get_round(session: Session, round_id: str) -> AuditRound:
     return audit_round
 
 
-def _require_planned(audit_round: AuditRound) -> None:
+def require_planned(audit_round: AuditRound) -> None:
     if audit_round.status != RoundStatus.PLANNED:
         raise InvalidState(
             f"Round {audit_round.id} is {audit_round.status}, no longer in planning: its cases "
@@ -465,415 +466,3 @@ def find_round_case(
             f"({areas}); say which with --area."
         )
     return found[0]
-
-
-@dataclass(frozen=True)
-class SwapResult:
-    round_id: str
-    area_id: str
-    removed: str
-    added: str
-    stratum: str
-    rationale: str
-    assigned: tuple[tuple[str, str | None], ...]  # (agency, auditor or None if unfilled)
-
-
-def swap_case(
-    session: Session,
-    config: BoardConfig,
-    *,
-    round_id: str,
-    out_ref: str,
-    in_ref: str | None = None,
-    area_id: str | None = None,
-    now: dt.datetime,
-    actor: str,
-) -> SwapResult:
-    """Replace a selected case by another eligible case of the same area.
-
-    1. The round must still be planned; find the case to take out.
-    2. With ``in_ref``, check that case against every selection rule. Without it, take
-       the next eligible case of the same stratum in the round's seeded order, skipping
-       cases taken out of this round before.
-    3. Remove the old case and its assignments; add the new case; assign auditors to its
-       agencies under the same rules and loads as the rest of the round.
-    """
-    audit_round = get_round(session, round_id)
-    _require_planned(audit_round)
-    sync_reference_data(session, config, now=now, actor=actor)
-    old = find_round_case(session, audit_round, out_ref, area_id)
-    area = old.area_id
-    criteria = Criteria.from_config(config, config.focus(audit_round.focus_id))
-    today = london_date(now)
-    if in_ref is not None:
-        found = load_candidates(session, area_ids=[area], references=[in_ref])
-        if not found:
-            raise NotFound(f"There is no case {in_ref} in area {area} in the register.")
-        candidate = found[0]
-        reason = why_ineligible(candidate, criteria, today)
-        if reason is not None:
-            raise PlanningError(f"Case {in_ref} cannot join round {audit_round.id}: {reason}.")
-    else:
-        removed_before = _removed_case_ids(session, audit_round.id) | {old.case_id}
-        category, age_band = old.stratum.split("/", 1)
-        pool = [
-            c
-            for c in load_candidates(session, area_ids=[area], categories=[category])
-            if c.age_band == age_band
-            and c.case_id not in removed_before
-            and why_ineligible(c, criteria, today) is None
-        ]
-        if not pool:
-            raise PlanningError(
-                f"No other eligible case is left in stratum {old.stratum} in area {area}; "
-                "name the replacement with --in."
-            )
-        candidate = stratum_order(pool, audit_round.seed, area, old.stratum)[0]
-
-    released = [(a.agency_id, a.auditor_id) for a in old.assignments]
-    audit_trail.record(
-        session,
-        now=now,
-        actor=actor,
-        action="case_removed",
-        object_type="round_case",
-        object_id=old.id,
-        round_id=audit_round.id,
-        details={
-            "case_id": old.case_id,
-            "case_ref": out_ref,
-            "area": area,
-            "stratum": old.stratum,
-            "replaced_by": candidate.reference,
-            "released": [{"agency": ag, "auditor": au} for ag, au in released],
-        },
-    )
-    session.delete(old)
-    session.flush()
-    session.expire(audit_round, ["cases"])
-    new = RoundCase(
-        round_id=audit_round.id,
-        case_id=candidate.case_id,
-        area_id=area,
-        stratum=candidate.stratum,
-        rationale=rationale(candidate, criteria),
-        selected_at=now,
-    )
-    session.add(new)
-    session.flush()
-    _record_selected(session, new, candidate.reference, now=now, actor=actor)
-    outcome = _assign_cases(session, audit_round, [(new, candidate)], now=now, actor=actor)
-    return SwapResult(
-        round_id=audit_round.id,
-        area_id=area,
-        removed=out_ref,
-        added=candidate.reference,
-        stratum=new.stratum,
-        rationale=new.rationale,
-        assigned=tuple(outcome.assigned),
-    )
-
-
-def _removed_case_ids(session: Session, round_id: str) -> set[int]:
-    events = session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.round_id == round_id, AuditEvent.action == "case_removed"
-        )
-    )
-    return {int(e.details["case_id"]) for e in events if "case_id" in e.details}
-
-
-@dataclass(frozen=True)
-class ReassignResult:
-    round_id: str
-    case_ref: str
-    agency_id: str
-    previous: str | None
-    auditor_id: str | None
-
-
-def reassign(
-    session: Session,
-    config: BoardConfig,
-    *,
-    round_id: str,
-    case_ref: str,
-    agency_id: str,
-    auditor_id: str | None,
-    area_id: str | None = None,
-    now: dt.datetime,
-    actor: str,
-) -> ReassignResult:
-    """Give one agency's audit of a case to a named auditor, or clear it (``None``).
-
-    The auditor must pass every assignment rule (active, the agency, the area, no
-    conflict of interest, capacity left in the round); the refusal names the rule.
-    """
-    audit_round = get_round(session, round_id)
-    _require_planned(audit_round)
-    sync_reference_data(session, config, now=now, actor=actor)
-    round_case = find_round_case(session, audit_round, case_ref, area_id)
-    assignment = next((a for a in round_case.assignments if a.agency_id == agency_id), None)
-    if assignment is None:
-        involved = ", ".join(a.agency_id for a in round_case.assignments) or "none"
-        raise NotFound(
-            f"Agency {agency_id} is not involved in case {case_ref} in round {audit_round.id} "
-            f"(involved: {involved})."
-        )
-    previous = assignment.auditor_id
-    if auditor_id is not None:
-        if session.get(Person, auditor_id) is None:
-            raise NotFound(f"There is no auditor '{auditor_id}' in the configuration.")
-        auditor = next(
-            a
-            for a in round_auditors(session, audit_round.id, except_assignment=assignment.id)
-            if a.id == auditor_id
-        )
-        involvement = session.scalars(
-            select(CaseInvolvement).where(
-                CaseInvolvement.case_id == round_case.case_id,
-                CaseInvolvement.agency_id == agency_id,
-            )
-        ).one_or_none()
-        slot = Slot(
-            key=str(assignment.id),
-            area_id=round_case.area_id,
-            agency_id=agency_id,
-            practitioner_ids=frozenset(involvement.practitioner_ids or ())
-            if involvement
-            else frozenset(),
-        )
-        reason = why_not_eligible(slot, auditor)
-        if reason is not None:
-            raise PlanningError(
-                f"{auditor_id} cannot audit case {case_ref} for {agency_id}: the auditor {reason}."
-            )
-    if previous == auditor_id:
-        return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id)
-    assignment.auditor_id = auditor_id
-    assignment.status = AssignmentStatus.ASSIGNED if auditor_id else AssignmentStatus.UNFILLED
-    assignment.updated_at = now
-    audit_trail.record(
-        session,
-        now=now,
-        actor=actor,
-        action="auditor_reassigned" if auditor_id else "auditor_cleared",
-        object_type="assignment",
-        object_id=assignment.id,
-        round_id=audit_round.id,
-        details={"case_ref": case_ref, "agency": agency_id, "from": previous, "to": auditor_id},
-    )
-    session.flush()
-    return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id)
-
-
-# --- review ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseLine:
-    reference: str
-    area_id: str
-    stratum: str
-    rationale: str
-    agencies: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AssignmentLine:
-    agency_id: str
-    agency_name: str
-    case_ref: str
-    area_id: str
-    auditor_id: str | None
-    auditor_name: str | None
-    status: str
-
-
-@dataclass(frozen=True)
-class LoadLine:
-    auditor_id: str
-    name: str
-    agency_id: str
-    load: int
-    capacity: int
-
-
-@dataclass(frozen=True)
-class UnfilledLine:
-    case_ref: str
-    area_id: str
-    agency_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class RoundView:
-    """Everything the business unit checks before launching a round."""
-
-    round_id: str
-    focus_id: str
-    focus_name: str
-    status: str
-    areas: tuple[str, ...]
-    seed: int
-    cases_requested: int
-    audit_tool: str
-    planned_at: dt.datetime
-    planned_by: str
-    cases: tuple[CaseLine, ...]
-    assignments: tuple[AssignmentLine, ...]  # ordered by agency, then area and case
-    loads: tuple[LoadLine, ...]
-    unfilled: tuple[UnfilledLine, ...]
-    timeline: Timeline
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "round": self.round_id,
-            "focus": {"id": self.focus_id, "name": self.focus_name},
-            "status": self.status,
-            "areas": list(self.areas),
-            "seed": self.seed,
-            "cases_requested_per_area": self.cases_requested,
-            "audit_tool": self.audit_tool,
-            "planned_at": self.planned_at.isoformat(),
-            "planned_by": self.planned_by,
-            "cases": [
-                {
-                    "reference": c.reference,
-                    "area": c.area_id,
-                    "stratum": c.stratum,
-                    "rationale": c.rationale,
-                    "agencies": list(c.agencies),
-                }
-                for c in self.cases
-            ],
-            "assignments": [
-                {
-                    "agency": a.agency_id,
-                    "case_ref": a.case_ref,
-                    "area": a.area_id,
-                    "auditor": a.auditor_id,
-                    "status": a.status,
-                }
-                for a in self.assignments
-            ],
-            "loads": [
-                {
-                    "auditor": x.auditor_id,
-                    "agency": x.agency_id,
-                    "load": x.load,
-                    "capacity": x.capacity,
-                }
-                for x in self.loads
-            ],
-            "unfilled": [
-                {
-                    "case_ref": u.case_ref,
-                    "area": u.area_id,
-                    "agency": u.agency_id,
-                    "reason": u.reason,
-                }
-                for u in self.unfilled
-            ],
-            "timeline": timeline_json(self.timeline),
-        }
-
-
-def timeline_json(timeline: Timeline) -> list[dict[str, str]]:
-    return [
-        {"date": day.isoformat(), "weekday": day.strftime("%A"), "what": what}
-        for day, what in timeline.events()
-    ]
-
-
-def show_round(session: Session, config: BoardConfig, round_id: str) -> RoundView:
-    """Read a round's plan: cases and why, assignments by agency, loads, gaps, timeline."""
-    audit_round = get_round(session, round_id)
-    round_cases = list(
-        session.scalars(
-            select(RoundCase)
-            .where(RoundCase.round_id == audit_round.id)
-            .options(
-                selectinload(RoundCase.case).selectinload(CaseFile.involvements),
-                selectinload(RoundCase.assignments).selectinload(Assignment.agency),
-                selectinload(RoundCase.assignments).selectinload(Assignment.auditor),
-            )
-        )
-    )
-    area_rank = {a: i for i, a in enumerate(audit_round.areas)}
-    round_cases.sort(key=lambda rc: (area_rank.get(rc.area_id, 99), rc.stratum, rc.case.reference))
-    auditors = {a.id: a for a in round_auditors(session, audit_round.id)}
-    people = {p.id: p for p in session.scalars(select(Person))}
-    cases, lines, unfilled = [], [], []
-    for rc in round_cases:
-        cases.append(
-            CaseLine(
-                rc.case.reference,
-                rc.area_id,
-                rc.stratum,
-                rc.rationale,
-                tuple(a.agency_id for a in rc.assignments),
-            )
-        )
-        practitioners = {i.agency_id: i.practitioner_ids for i in rc.case.involvements}
-        for a in rc.assignments:
-            lines.append(
-                AssignmentLine(
-                    a.agency_id,
-                    a.agency.name,
-                    rc.case.reference,
-                    rc.area_id,
-                    a.auditor_id,
-                    a.auditor.name if a.auditor else None,
-                    a.status,
-                )
-            )
-            if a.auditor_id is None:
-                slot = Slot(
-                    key=str(a.id),
-                    area_id=rc.area_id,
-                    agency_id=a.agency_id,
-                    practitioner_ids=frozenset(practitioners.get(a.agency_id) or ()),
-                )
-                unfilled.append(
-                    UnfilledLine(
-                        rc.case.reference,
-                        rc.area_id,
-                        a.agency_id,
-                        unfilled_reason(slot, auditors.values()),
-                    )
-                )
-    lines.sort(key=lambda x: (x.agency_id, area_rank.get(x.area_id, 99), x.case_ref))
-    loads = sorted(
-        (
-            LoadLine(p.id, p.name, p.agency_id, auditors[p.id].held, p.capacity)
-            for p in people.values()
-            if auditors[p.id].held
-        ),
-        key=lambda x: (-x.load, x.agency_id, x.auditor_id),
-    )
-    focus_name = next((f.name for f in config.focuses if f.id == audit_round.focus_id), "")
-    return RoundView(
-        round_id=audit_round.id,
-        focus_id=audit_round.focus_id,
-        focus_name=focus_name or audit_round.focus_id,
-        status=audit_round.status,
-        areas=tuple(audit_round.areas),
-        seed=audit_round.seed,
-        cases_requested=audit_round.cases_requested,
-        audit_tool=f"{audit_round.audit_tool_id} v{audit_round.audit_tool_version}",
-        planned_at=audit_round.planned_at,
-        planned_by=audit_round.planned_by,
-        cases=tuple(cases),
-        assignments=tuple(lines),
-        loads=tuple(loads),
-        unfilled=tuple(unfilled),
-        timeline=round_timeline(
-            audit_round.launch_on,
-            config.cadence,
-            due_on=audit_round.due_on,
-            audit_day_on=audit_round.audit_day_on,
-            briefing_due_on=audit_round.briefing_due_on,
-        ),
-    )

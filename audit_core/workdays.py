@@ -170,3 +170,11 @@ def round_timeline(
         audit_day_on=audit_day_on,
         briefing_due_on=briefing_due_on,
     )
+
+
+def timeline_json(timeline: Timeline) -> list[dict[str, str]]:
+    """The timeline as plain JSON rows: date, weekday and what happens."""
+    return [
+        {"date": day.isoformat(), "weekday": day.strftime("%A"), "what": what}
+        for day, what in timeline.events()
+    ]

@@ -19,7 +19,8 @@ from audit_core import db
 from audit_core.clock import current_time
 from audit_core.config import load_config
 from audit_core.errors import AuditRoundError
-from audit_core.rounds import PlanResult, RoundView, plan_round, show_round
+from audit_core.round_view import RoundView, show_round
+from audit_core.rounds import PlanResult, plan_round
 
 ACTOR = "flow:plan-round"
 

@@ -24,7 +24,9 @@ from audit_core.models import (
     RoundStatus,
 )
 from audit_core.reference import sync_reference_data
-from audit_core.rounds import PlanResult, plan_round, reassign, show_round, swap_case
+from audit_core.round_changes import reassign, swap_case
+from audit_core.round_view import show_round
+from audit_core.rounds import PlanResult, plan_round
 
 pytestmark = pytest.mark.database
 

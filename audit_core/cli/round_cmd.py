@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from audit_core import rounds
+from audit_core import round_changes, round_view, rounds
 from audit_core.cli.common import STATE, console, print_json
 from audit_core.errors import AuditRoundError
 from audit_core.workdays import Timeline
@@ -116,7 +116,7 @@ def show(
     """Show a round: cases and why, auditors by agency, loads, gaps and the timeline."""
     config = STATE.config()
     with STATE.transaction() as session:
-        view = rounds.show_round(session, config, round_id)
+        view = round_view.show_round(session, config, round_id)
     if as_json:
         print_json(view.to_json())
         return
@@ -183,7 +183,7 @@ def swap_case(
     """Replace a selected case with another eligible case of the same area."""
     config = STATE.config()
     with STATE.transaction() as session:
-        result = rounds.swap_case(
+        result = round_changes.swap_case(
             session,
             config,
             round_id=round_id,
@@ -232,7 +232,7 @@ def reassign(
         raise AuditRoundError("Give either --to AUDITOR or --clear.")
     config = STATE.config()
     with STATE.transaction() as session:
-        result = rounds.reassign(
+        result = round_changes.reassign(
             session,
             config,
             round_id=round_id,
