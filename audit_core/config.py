@@ -197,8 +197,17 @@ class Focus(Frozen):
     lookback_months: int = Field(ge=1, le=36)  # activity within this window
     min_agencies: int = Field(default=2, ge=1, le=20)
     exclusion_months: int = Field(default=12, ge=0, le=60)  # not audited within this
-    cases_per_area: int = Field(default=4, ge=1, le=100)
+    # one number for every area, or a number per area id ({hackney: 5, city: 3})
+    cases_per_area: (
+        Annotated[int, Field(ge=1, le=100)] | dict[str, Annotated[int, Field(ge=1, le=100)]]
+    ) = 4
     themes: tuple[str, ...] = ()
+
+    def quota(self, area_id: str) -> int | None:
+        """How many cases to select in this area (None: the focus names no number for it)."""
+        if isinstance(self.cases_per_area, int):
+            return self.cases_per_area
+        return self.cases_per_area.get(area_id)
 
 
 class FocusesFile(Frozen):

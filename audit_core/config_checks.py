@@ -239,6 +239,14 @@ def cross_check(parts: Parts, root: Path) -> list[Problem]:
                             f"focuses[{i}].{field}[{j}]",
                             unknown(kind, value, choices.ids),
                         )
+            if parts.areas is not None and isinstance(focus.cases_per_area, dict):
+                for area_id in focus.cases_per_area:
+                    if area_id not in parts.areas.ids:
+                        report(
+                            "focuses.yaml",
+                            f"focuses[{i}].cases_per_area.{area_id}",
+                            unknown("area", area_id, parts.areas.ids),
+                        )
 
     # 5. scales
     if parts.scales is not None:

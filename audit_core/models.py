@@ -209,7 +209,7 @@ class AuditRound(Base):
     areas: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(_enum(RoundStatus), default=RoundStatus.PLANNED)
     seed: Mapped[int] = mapped_column(Integer)
-    cases_requested: Mapped[int] = mapped_column(Integer)  # per area
+    cases_requested: Mapped[dict[str, Any]] = mapped_column(default=dict)  # area id -> cases
     audit_tool_id: Mapped[str] = mapped_column(String(64))
     audit_tool_version: Mapped[int] = mapped_column(Integer)
     launch_on: Mapped[dt.date] = mapped_column(Date)

@@ -68,7 +68,7 @@ class RoundView:
     status: str
     areas: tuple[str, ...]
     seed: int
-    cases_requested: int
+    cases_requested: dict[str, int]
     audit_tool: str
     planned_at: dt.datetime
     planned_by: str
@@ -205,7 +205,7 @@ def show_round(session: Session, config: BoardConfig, round_id: str) -> RoundVie
         status=audit_round.status,
         areas=tuple(audit_round.areas),
         seed=audit_round.seed,
-        cases_requested=audit_round.cases_requested,
+        cases_requested=dict(audit_round.cases_requested),
         audit_tool=f"{audit_round.audit_tool_id} v{audit_round.audit_tool_version}",
         planned_at=audit_round.planned_at,
         planned_by=audit_round.planned_by,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from audit_core import audit_trail
 from audit_core.assignment import Auditor, Slot, assign
 from audit_core.clock import london_date
-from audit_core.config import BoardConfig
+from audit_core.config import BoardConfig, Focus
 from audit_core.errors import InvalidState, NotFound, PlanningError
 from audit_core.models import (
     Assignment,
@@ -158,9 +158,7 @@ def plan_round(
         )
     today = london_date(now)
     launch_on = _check_launch(launch_on, today)
-    per_area = focus.cases_per_area if cases_per_area is None else cases_per_area
-    if per_area < 1:
-        raise PlanningError("The number of cases per area must be at least 1.")
+    per_area = _cases_per_area(focus, areas, cases_per_area)
     if seed is None:
         seed = secrets.randbelow(MAX_SEED + 1)
     elif not 0 <= seed <= MAX_SEED:
@@ -246,6 +244,24 @@ def plan_round(
         max_load=outcome.max_load,
         timeline=timeline,
     )
+
+
+def _cases_per_area(focus: Focus, areas: Sequence[str], override: int | None) -> dict[str, int]:
+    """How many cases to select in each area: the override, else the focus's number."""
+    if override is not None:
+        if override < 1:
+            raise PlanningError("The number of cases per area must be at least 1.")
+        return dict.fromkeys(areas, override)
+    per_area = {}
+    for area_id in areas:
+        quota = focus.quota(area_id)
+        if quota is None:
+            raise PlanningError(
+                f"The focus '{focus.name}' sets no number of cases for area '{area_id}': "
+                "add it to cases_per_area in focuses.yaml, or give --cases."
+            )
+        per_area[area_id] = quota
+    return per_area
 
 
 def _check_launch(launch_on: dt.date | None, today: dt.date) -> dt.date:

@@ -256,7 +256,7 @@ def select_cases(
     *,
     today: dt.date,
     areas: Iterable[str],
-    cases_per_area: int,
+    cases_per_area: int | Mapping[str, int],
     seed: int,
 ) -> Selection:
     """Draw the stratified sample for every area.
@@ -274,16 +274,15 @@ def select_cases(
             by_area[case.area_id][case.stratum].append(case)
     results = []
     for area_id in wanted:
+        wanted_here = cases_per_area if isinstance(cases_per_area, int) else cases_per_area[area_id]
         strata = by_area.get(area_id, {})
         eligible = sum(len(v) for v in strata.values())
         chosen: list[Selected] = []
-        for stratum, count in sorted(
-            _stratum_quotas(strata, cases_per_area, seed, area_id).items()
-        ):
+        for stratum, count in sorted(_stratum_quotas(strata, wanted_here, seed, area_id).items()):
             for case in stratum_order(strata[stratum], seed, area_id, stratum)[:count]:
                 chosen.append(Selected(case, stratum, rationale(case, criteria)))
         chosen.sort(key=lambda s: (s.stratum, s.case.reference))
-        results.append(AreaSelection(area_id, cases_per_area, eligible, tuple(chosen)))
+        results.append(AreaSelection(area_id, wanted_here, eligible, tuple(chosen)))
     return Selection(seed=seed, areas=tuple(results))
 
 

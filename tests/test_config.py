@@ -354,6 +354,17 @@ def test_a_focus_with_an_unknown_category_or_flag_is_refused(copy: ConfigCopy) -
     assert len(problems) == 2
 
 
+def test_a_focus_asking_for_cases_in_an_unknown_area_is_refused(copy: ConfigCopy) -> None:
+    copy.edit(
+        "focuses.yaml",
+        "cases_per_area: {hackney: 5, city: 3}",
+        "cases_per_area: {hackney: 5, cty: 3}",
+    )
+    (problem,) = copy.problems()
+    assert key_of(problem) == "focuses[2].cases_per_area.cty"
+    assert problem.reason.startswith("unknown area 'cty'")
+
+
 def test_an_unknown_scale_is_refused(copy: ConfigCopy) -> None:
     copy.edit("audit_tool.yaml", "  scale: ofsted", "  scale: ofstead")
     (problem,) = copy.problems()

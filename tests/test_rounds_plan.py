@@ -180,7 +180,7 @@ def test_planning_selects_cases_assigns_auditors_and_fixes_the_timeline(
         ["hackney", "city"],
         2026,
     )
-    assert audit_round.cases_requested == 2
+    assert audit_round.cases_requested == {"hackney": 2, "city": 2}
     assert audit_round.launch_on == dt.date(2026, 3, 3)  # the next working day
     assert audit_round.due_on == dt.date(2026, 3, 31)
     assert audit_round.audit_day_on == dt.date(2026, 4, 16)
@@ -270,6 +270,32 @@ def test_fewer_eligible_cases_than_asked_plans_what_there_is_and_says_so(
         "Area hackney: only 2 eligible cases for the 3 asked, so 2 planned.",
         "Area city: only 1 eligible case for the 3 asked, so 1 planned.",
     ]
+
+
+def test_the_focus_can_ask_for_a_different_number_of_cases_in_each_area(
+    session: Session, board: BoardConfig, register: Register, now: dt.datetime
+) -> None:
+    for n in range(6):
+        register.add(f"HK-{n}", age_band=["0-4", "5-10", "11-15"][n % 3])
+        register.add(f"CL-{n}", area="city", age_band=["0-4", "5-10", "11-15"][n % 3])
+    assert board.focus("think-family").cases_per_area == {"hackney": 5, "city": 3}
+    result = plan(session, board, now)
+    assert {a.area_id: a.selected for a in result.areas} == {"hackney": 5, "city": 3}
+    audit_round = session.get(AuditRound, "2026-H1")
+    assert audit_round is not None and audit_round.cases_requested == {"hackney": 5, "city": 3}
+
+
+def test_a_focus_without_a_number_for_an_area_is_a_clear_error(
+    session: Session, board: BoardConfig, register: Register, now: dt.datetime
+) -> None:
+    register.add("HK-1")
+    focus = board.focus("think-family").model_copy(update={"cases_per_area": {"hackney": 5}})
+    narrow = board.model_copy(
+        update={"focuses": tuple(focus if f.id == focus.id else f for f in board.focuses)}
+    )
+    with pytest.raises(PlanningError, match="sets no number of cases for area 'city'"):
+        plan(session, narrow, now)
+    plan(session, narrow, now, cases_per_area=1)  # --cases settles it for every area
 
 
 def test_an_area_without_eligible_cases_is_named_in_a_warning(

@@ -122,7 +122,8 @@ def show(
         return
     console.print(
         f"[bold]Round {view.round_id}[/]: {view.focus_name} - {view.status}; areas "
-        f"{', '.join(view.areas)}; {view.cases_requested} cases asked per area; seed {view.seed}; "
+        f"{', '.join(view.areas)}; cases asked {_per_area(view.cases_requested)}; "
+        f"seed {view.seed}; "
         f"audit tool {view.audit_tool}; planned by {view.planned_by}."
     )
     cases = Table(title=f"Cases ({len(view.cases)})")
@@ -261,3 +262,18 @@ def reassign(
         f"Round {result.round_id}, case {result.case_ref}, {result.agency_id}: "
         f"{result.previous or 'unfilled'} -> {result.auditor_id or 'unfilled'}."
     )
+
+
+def _per_area(requested: dict[str, int]) -> str:
+    return ", ".join(f"{count} in {area}" for area, count in requested.items())
+
+
+@app.command("launch")
+def launch(
+    round_id: str = typer.Argument(..., help="The round to launch, e.g. 2026-H1."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Open a planned round, queue every task email and nomination request, and send them."""
+    from audit_core.cli.outbox_cmd import launch_and_dispatch
+
+    launch_and_dispatch(round_id, as_json)

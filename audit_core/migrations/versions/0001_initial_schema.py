@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("areas", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
-        sa.Column("cases_requested", sa.Integer(), nullable=False),
+        sa.Column("cases_requested", sa.JSON(), nullable=False),
         sa.Column("audit_tool_id", sa.String(length=64), nullable=False),
         sa.Column("audit_tool_version", sa.Integer(), nullable=False),
         sa.Column("launch_on", sa.Date(), nullable=False),
