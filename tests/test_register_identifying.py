@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from audit_core.config import BoardConfig
 from audit_core.errors import ImportRejected, Problem
-from audit_core.register import identifying_header, identifying_value, read_register
+from audit_core.register_file import identifying_header, identifying_value, read_register
 
 HEADER = "case_ref,area,category,age_band,flags,agencies,opened_on,last_activity_on"
 ROW = "HK-1,hackney,child_in_need,5-10,neglect,hackney-csc:HCS-104|gp,2025-06-02,2026-02-02"

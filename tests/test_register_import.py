@@ -17,7 +17,8 @@ from audit_core import audit_trail, db
 from audit_core.config import BoardConfig
 from audit_core.errors import ImportRejected
 from audit_core.models import Agency, AuditEvent, CaseFile, CaseInvolvement
-from audit_core.register import RegisterRow, import_register, read_register
+from audit_core.register import import_register
+from audit_core.register_file import RegisterRow, read_register
 
 PROJECT = Path(__file__).resolve().parent.parent
 HEADER = (
