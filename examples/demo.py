@@ -28,7 +28,13 @@ def run(title: str, args: Sequence[str]) -> None:
 
     console.rule(f"[bold]{title}")
     console.print(f"[dim]$ auditround {' '.join(args)}[/]")
-    app(list(args), standalone_mode=False)
+    code = app(list(args), standalone_mode=False)
+    if isinstance(code, int) and code != 0:
+        raise DemoStopped(f"'auditround {' '.join(args)}' failed (exit code {code}).")
+
+
+class DemoStopped(Exception):
+    """A step of the rehearsal failed; the demo stops there."""
 
 
 def main() -> int:
@@ -62,7 +68,7 @@ def main() -> int:
             run("Review the plan before launch", ["round", "show", PERIOD])
             run("Launch the round: task emails through the outbox", ["round", "launch", PERIOD])
             run("The outbox after dispatch", ["outbox", "status"])
-        except AuditRoundError as exc:
+        except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1
         received = sink.count

@@ -108,3 +108,13 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: Engine) 
     monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
     monkeypatch.delenv("AUDITROUND_NOW", raising=False)
     return database_url
+
+
+DATABASE_FIXTURES = frozenset({"database_url", "engine", "session", "cli_env"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that touches the database is marked ``database``, so the PostgreSQL run has it."""
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
