@@ -62,8 +62,18 @@ def main() -> int:
             run("The register by area and category", ["cases", "list"])
             run(
                 "Plan a Think Family round across Hackney and the City",
-                ["round", "plan", "--focus", "think-family", "--areas", "hackney,city",
-                 "--period", PERIOD, "--seed", "2026"],
+                [
+                    "round",
+                    "plan",
+                    "--focus",
+                    "think-family",
+                    "--areas",
+                    "hackney,city",
+                    "--period",
+                    PERIOD,
+                    "--seed",
+                    "2026",
+                ],
             )
             run("Review the plan before launch", ["round", "show", PERIOD])
             run("Launch the round: task emails through the outbox", ["round", "launch", PERIOD])

@@ -1,0 +1,228 @@
+"""``auditround outbox``: see, send, retry and read the queued email."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from audit_core import db, outbox, smtp_settings
+from audit_core.cli.common import STATE, console, print_json
+from audit_core.clock import LONDON
+from audit_core.errors import AuditRoundError
+
+app = typer.Typer(help="See, send, retry and read the queued email.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if value else "-"
+
+
+def _plain(summary: outbox.MessageSummary) -> dict[str, object]:
+    return dataclasses.asdict(summary)
+
+
+@app.command("status")
+def status(as_json: bool = JSON) -> None:
+    """Counts by status and kind, the oldest waiting message, and every failure."""
+    with STATE.transaction() as session:
+        report = outbox.status(session, now=STATE.now)
+    if as_json:
+        print_json(
+            {
+                "by_status": report.by_status,
+                "by_kind": report.by_kind,
+                "due_now": report.due_now,
+                "oldest_queued_at": report.oldest_queued_at,
+                "failures": [_plain(s) for s in report.failures],
+                "partly_refused": [_plain(s) for s in report.partly_refused],
+            }
+        )
+        return
+    states = list(report.by_status)
+    table = Table(title="Outbox")
+    table.add_column("kind")
+    for state in states:
+        table.add_column(state, justify="right")
+    for kind, counts in report.by_kind.items():
+        table.add_row(kind, *(str(counts.get(s, 0)) for s in states))
+    table.add_row("[bold]all[/]", *(f"[bold]{report.by_status[s]}[/]" for s in states))
+    console.print(table)
+    console.print(
+        f"Due now: {report.due_now}. Oldest waiting message queued: "
+        f"{_when(report.oldest_queued_at)}."
+    )
+    if report.failures:
+        failed = Table(title="Not delivered", title_style="bold red")
+        for column in ("id", "kind", "to", "attempts", "last error"):
+            failed.add_column(column)
+        for s in report.failures:
+            failed.add_row(
+                str(s.id), s.kind, ", ".join(s.recipients), str(s.attempts), s.last_error or ""
+            )
+        console.print(failed)
+        console.print("Send one again with 'auditround outbox retry ID' once the cause is fixed.")
+    for s in report.partly_refused:
+        console.print(
+            f"[yellow]Message {s.id} was delivered, but refused for: "
+            f"{', '.join(s.refused_recipients)}[/]"
+        )
+
+
+@app.command("dispatch")
+def dispatch(
+    dry_run: Path | None = typer.Option(
+        None,
+        "--dry-run",
+        help="Write the due messages as .eml files here; send nothing.",
+        file_okay=False,
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most this many."),
+    as_json: bool = JSON,
+) -> None:
+    """Send the due messages over SMTP (settings from AUDITROUND_SMTP_* variables)."""
+    if dry_run is not None:
+        with STATE.transaction() as session:
+            written = outbox.write_due(session, dry_run, now=STATE.now, limit=limit)
+        if as_json:
+            print_json({"dry_run": True, "written": [str(p) for p in written]})
+        else:
+            console.print(f"Wrote {len(written)} message(s) to {dry_run}; nothing was sent.")
+        return
+    settings = smtp_settings.from_env()
+    settings.check_sending()
+    with console.status("Sending...", spinner="dots"):
+        result = outbox.dispatch(
+            db.session_factory(STATE.engine()),
+            settings,
+            config=STATE.config(),
+            now=STATE.now,
+            limit=limit,
+        )
+    print_dispatch(result, as_json)
+
+
+def print_dispatch(result: outbox.DispatchResult, as_json: bool) -> None:
+    """Show a dispatch run's counts (also used by ``auditround round launch``)."""
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    console.print(
+        f"Sent {result.sent}, to retry later {result.retrying}, failed {result.failed}"
+        + (f", partly refused {result.partly_refused}" if result.partly_refused else "")
+        + "."
+    )
+    if result.failed:
+        console.print(
+            f"[bold red]{result.failed} message(s) could not be delivered[/]; the business unit "
+            "has been told. See 'auditround outbox status'."
+        )
+    if result.stopped:
+        console.print(f"[bold red]Stopped:[/] {result.stopped}. The messages wait in the outbox.")
+
+
+@app.command("retry")
+def retry(
+    message_id: int | None = typer.Argument(None, help="The message to send again."),
+    all_failed: bool = typer.Option(False, "--all-failed", help="Every failed message."),
+    as_json: bool = JSON,
+) -> None:
+    """Queue a failed message (or every failed one) again; the next dispatch sends it."""
+    if (message_id is None) == (not all_failed):
+        raise AuditRoundError("Give either a message id or --all-failed.")
+    with STATE.transaction() as session:
+        if all_failed:
+            ids = outbox.retry_all_failed(session, now=STATE.now, actor=STATE.actor)
+        else:
+            assert message_id is not None
+            ids = [outbox.retry(session, message_id, now=STATE.now, actor=STATE.actor).id]
+    if as_json:
+        print_json({"queued_again": ids})
+    else:
+        console.print(f"Queued again: {', '.join(map(str, ids)) or 'nothing'}.")
+
+
+@app.command("show")
+def show(
+    message_id: int = typer.Argument(..., help="The message id (see 'outbox status')."),
+    raw: bool = typer.Option(False, "--raw", help="Print the exact bytes that were sent."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a message as its recipient sees it: headers and the text part."""
+    with STATE.transaction() as session:
+        view = outbox.show(session, message_id)
+    if raw and not as_json:
+        typer.echo(view.raw.decode("utf-8", "replace"), nl=False)
+        return
+    if as_json:
+        data: dict[str, object] = {
+            **_plain(view.summary),
+            "headers": dict(view.headers),
+            "text": view.text,
+            "attachments": view.attachments,
+        }
+        if raw:
+            data["raw"] = view.raw.decode("utf-8", "replace")
+        print_json(data)
+        return
+    s = view.summary
+    table = Table(show_header=False, box=None)
+    table.add_row("[bold]message[/]", f"{s.id} ({s.kind}, {s.dedupe_key})")
+    table.add_row("[bold]status[/]", f"{s.status}, {s.attempts} attempt(s)")
+    if s.sent_at:
+        table.add_row("[bold]sent[/]", _when(s.sent_at))
+    if s.last_error:
+        table.add_row("[bold]last error[/]", s.last_error)
+    for name, value in view.headers:
+        table.add_row(f"[bold]{name}[/]", value)
+    if view.attachments:
+        table.add_row("[bold]attached[/]", ", ".join(view.attachments))
+    console.print(table)
+    console.rule()
+    console.print(view.text, markup=False, highlight=False)
+
+
+def launch_and_dispatch(round_id: str, as_json: bool) -> None:
+    """``auditround round launch``: open the round, queue its emails, then send them."""
+    from audit_core.launch import launch_round
+
+    settings = smtp_settings.from_env()
+    settings.check_composing()
+    settings.check_sending()
+    config, now = STATE.config(), STATE.now
+    with STATE.transaction() as session:
+        launched = launch_round(
+            session,
+            config,
+            round_id,
+            now=now,
+            actor=STATE.actor,
+            public_url=settings.public_url,
+            mail_from=settings.mail_from,
+        )
+    with console.status("Sending...", spinner="dots"):
+        sent = outbox.dispatch(db.session_factory(STATE.engine()), settings, config=config, now=now)
+    if as_json:
+        print_json({"launch": dataclasses.asdict(launched), "dispatch": dataclasses.asdict(sent)})
+        return
+    if launched.opened:
+        console.print(
+            f"Round [bold]{round_id}[/] is open. Queued {launched.tasks_queued} task email(s), "
+            f"{launched.nominations_queued} nomination request(s) and the launch summary."
+        )
+    elif launched.queued:
+        console.print(
+            f"Round [bold]{round_id}[/] was already open; queued {launched.queued} missing "
+            "message(s)."
+        )
+    else:
+        console.print(
+            f"Round [bold]{round_id}[/] was already launched; nothing new to queue "
+            f"({launched.already_queued} message(s) already in the outbox)."
+        )
+    print_dispatch(sent, as_json=False)

@@ -1,0 +1,210 @@
+"""Benchmark: queue and dispatch 10,000 emails to a local SMTP sink; print JSON figures.
+
+1. Queue ``--messages`` task emails (the real templates and a calendar
+   attachment each) into a fresh SQLite database in a temporary folder:
+   ``queue_per_second``.
+2. Start an aiosmtpd sink in its own process (it discards what it receives).
+3. In ``--rounds`` alternating rounds (so that both meet the same load on the
+   machine), send a share of the stored bytes with a plain ``smtplib`` loop over
+   one connection, then dispatch the same share from the outbox to the same
+   sink (each message claimed, sent and marked in the database).
+4. Print ``plain_smtplib_per_second`` (the ceiling for this sink),
+   ``dispatcher_per_second`` and ``ratio`` = dispatcher / plain (target: 0.8 or more).
+
+Run: ``.venv/bin/python bench/dispatch.py [--messages 10000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import select
+
+from audit_core import db, outbox
+from audit_core.config import BoardConfig, load_config
+from audit_core.ics import AllDayEvent, calendar
+from audit_core.mail import Attachment
+from audit_core.models import OutboxMessage
+from audit_core.smtp_settings import SmtpSettings
+from audit_core.smtp_sink import free_port
+from audit_core.smtp_transport import SmtpTransport
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIL_FROM = "CHSCP Case Audits <case-audits@chscp.example.org>"
+PUBLIC_URL = "https://audits.chscp.example.org"
+
+
+def drafts(count: int, cfg: BoardConfig, now: dt.datetime) -> list[outbox.Draft]:
+    """Task emails like the real ones (templates, calendar), for made-up assignments."""
+    unit = cfg.board.business_unit
+    sections = [s.title for s in cfg.audit_tool.sections]
+    due, audit_day = dt.date(2026, 3, 30), dt.date(2026, 4, 15)
+    out = []
+    for n in range(count):
+        key = f"task:{n}"
+        context = {
+            "board_name": cfg.board.name,
+            "business_unit": {"name": unit.name, "email": unit.email, "phone": unit.phone},
+            "round_id": "2026-H1",
+            "focus_name": "Think Family",
+            "audit_day_on": audit_day,
+            "case_ref": f"HK-{n:05d}",
+            "area_name": "Hackney",
+            "agency_name": "Hackney Children and Families Service",
+            "due_on": due,
+            "auditor_name": f"Auditor {n}",
+            "link": f"{PUBLIC_URL}/return/{'x' * 43}",
+            "audit_tool_name": cfg.audit_tool.name,
+            "sections": sections,
+        }
+
+        def attachments(key: str = key, ref: str = f"HK-{n:05d}") -> list[Attachment]:
+            events = [
+                AllDayEvent("due", due, f"Case audit return due: {ref}"),
+                AllDayEvent("audit-day", audit_day, "Case audit day: round 2026-H1"),
+            ]
+            data = calendar(events, dedupe_key=key, domain="chscp.example.org", stamp=now)
+            return [Attachment("case-audit-dates.ics", "text/calendar", data)]
+
+        out.append(
+            outbox.Draft(
+                dedupe_key=key,
+                kind="task",
+                template="task",
+                context=context,
+                to=[(f"Auditor {n}", f"auditor{n}@example.org")],
+                reply_to=(unit.name, unit.email),
+                attachments=attachments,
+            )
+        )
+    return out
+
+
+def start_sink(port: int) -> subprocess.Popen[str]:
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "audit_core.smtp_sink", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sink.stdout is not None
+    first = sink.stdout.readline()
+    if not first.startswith("SMTP sink on"):
+        raise RuntimeError(f"the sink did not start: {first!r}")
+    return sink
+
+
+class TimedTransport(SmtpTransport):
+    """The dispatcher's own SMTP transport, timing how long it spends sending."""
+
+    seconds = 0.0
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+        start = time.perf_counter()
+        try:
+            return super().send(sender, recipients, raw)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def plain_loop(port: int, messages: list[tuple[str, list[str], bytes]]) -> float:
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, local_hostname="bench") as conn:
+        for sender, recipients, raw in messages:
+            conn.sendmail(sender, recipients, raw)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    count, rounds = args.messages, args.rounds
+    config = load_config(ROOT / "config")
+    with tempfile.TemporaryDirectory() as folder:
+        engine = db.make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        db.upgrade(engine)
+        now = dt.datetime.now(dt.UTC)
+        todo = drafts(count, config, now)
+
+        start = time.perf_counter()
+        with db.transaction(engine) as session:
+            for draft in todo:
+                outbox.queue(session, draft, mail_from=MAIL_FROM, now=now, actor="bench")
+        queue_seconds = time.perf_counter() - start
+
+        with db.transaction(engine) as session:
+            stored = [
+                (row.sender, list(row.recipients), bytes(row.raw))
+                for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            ]
+
+        port = free_port()
+        sink = start_sink(port)
+        settings = SmtpSettings(host="127.0.0.1", port=port, security="none", mail_from=MAIL_FROM)
+        share = -(-count // rounds)
+        plain_seconds = dispatch_seconds = smtp_seconds = 0.0
+        sent = 0
+        try:
+            for first in range(0, count, share):
+                plain_seconds += plain_loop(port, stored[first : first + share])
+                transport = TimedTransport(settings)
+                start = time.perf_counter()
+                result = outbox.dispatch(
+                    db.session_factory(engine),
+                    settings,
+                    config=config,
+                    now=dt.datetime.now(dt.UTC),
+                    limit=share,
+                    transport=transport,
+                )
+                dispatch_seconds += time.perf_counter() - start
+                transport.close()
+                smtp_seconds += transport.seconds
+                sent += result.sent
+        finally:
+            sink.terminate()
+            received_line = sink.communicate(timeout=30)[0].strip().splitlines()[-1]
+        engine.dispose()
+
+    if sent != count:
+        raise SystemExit(f"the dispatcher sent {sent} of {count}")
+    dispatcher_rate = count / dispatch_seconds
+    plain_rate = count / plain_seconds
+    print(
+        json.dumps(
+            {
+                "messages": count,
+                "queue_per_second": round(count / queue_seconds, 1),
+                "dispatcher_per_second": round(dispatcher_rate, 1),
+                "plain_smtplib_per_second": round(plain_rate, 1),
+                "ratio": round(dispatcher_rate / plain_rate, 3),
+                # of the dispatcher's time per message, how much went to the database
+                "dispatcher_database_ms_per_message": round(
+                    (dispatch_seconds - smtp_seconds) / count * 1000, 3
+                ),
+                "dispatcher_smtp_ms_per_message": round(smtp_seconds / count * 1000, 3),
+                "plain_smtp_ms_per_message": round(plain_seconds / count * 1000, 3),
+                "rounds": rounds,
+                "sink": received_line,
+                "database": "sqlite",
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that open a session, call audit_core, log and publish artifacts."""

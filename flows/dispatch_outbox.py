@@ -1,0 +1,63 @@
+"""Flow ``dispatch-outbox``: send what is due in the outbox (scheduled every minute).
+
+The rules (claiming, retries with backoff, failures told to the business
+unit) live in :func:`audit_core.outbox.dispatch`; this flow only opens the
+database, reads the settings and the clock, and reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from audit_core import db, outbox, smtp_settings
+from audit_core.clock import current_time
+from audit_core.config import load_config
+
+
+def run_dispatch(now: str | None = None, limit: int | None = None) -> outbox.DispatchResult:
+    """Send the due messages once, with the settings of the environment."""
+    settings = smtp_settings.from_env()
+    settings.check_sending()
+    engine = db.make_engine()
+    try:
+        return outbox.dispatch(
+            db.session_factory(engine),
+            settings,
+            config=load_config(),
+            now=current_time(now),
+            limit=limit,
+        )
+    finally:
+        engine.dispose()
+
+
+def summary_markdown(result: outbox.DispatchResult) -> str:
+    lines = [
+        "| sent | to retry | failed | partly refused |",
+        "|---:|---:|---:|---:|",
+        f"| {result.sent} | {result.retrying} | {result.failed} | {result.partly_refused} |",
+    ]
+    if result.stopped:
+        lines += ["", f"**Stopped:** {result.stopped}"]
+    return "\n".join(lines)
+
+
+@flow(name="dispatch-outbox", log_prints=False)
+def dispatch_outbox(now: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """Send what is due; a failure the server calls permanent is reported to the business unit."""
+    logger = get_run_logger()
+    result = run_dispatch(now, limit)
+    logger.info(
+        "outbox: sent %d, retrying %d, failed %d", result.sent, result.retrying, result.failed
+    )
+    if result.stopped:
+        logger.warning("outbox dispatch stopped: %s", result.stopped)
+    if result.attempted:
+        create_markdown_artifact(
+            summary_markdown(result), key="outbox-dispatch", description="Outbox dispatch"
+        )
+    return dataclasses.asdict(result)
