@@ -17,7 +17,8 @@ from pathlib import Path
 from rich.console import Console
 
 OUT = Path("out")
-DEMO_NOW = "2026-03-02T09:00"
+DEMO_NOW = "2026-03-02T09:00"  # planning happens the working day before launch
+LAUNCH_NOW = "2026-03-03T09:00"  # the planned launch date
 PERIOD = "2026-H1"
 console = Console()
 
@@ -76,8 +77,11 @@ def main() -> int:
                 ],
             )
             run("Review the plan before launch", ["round", "show", PERIOD])
-            run("Launch the round: task emails through the outbox", ["round", "launch", PERIOD])
-            run("The outbox after dispatch", ["outbox", "status"])
+            run(
+                "Launch day: open the round and send the task emails through the outbox",
+                ["--now", LAUNCH_NOW, "round", "launch", PERIOD],
+            )
+            run("The outbox after dispatch", ["--now", LAUNCH_NOW, "outbox", "status"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1
