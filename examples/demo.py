@@ -53,9 +53,7 @@ def main() -> int:
     os.environ.setdefault("AUDITROUND_MAIL_FROM", "audits@chscp.example.org")
 
     with smtp_sink.running(save_dir=OUT / "mail") as sink:
-        os.environ["AUDITROUND_SMTP_HOST"] = sink.host
-        os.environ["AUDITROUND_SMTP_PORT"] = str(sink.port)
-        os.environ["AUDITROUND_SMTP_SECURITY"] = "none"
+        os.environ.update(sink.env())
         try:
             run("Create the database", ["db", "upgrade"])
             run("Check the configuration", ["config", "check"])
