@@ -2,43 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit_core.config import BoardConfig
-from audit_core.models import AuditRound, CaseFile, CaseInvolvement, RoundCase
-from audit_core.reference import sync_reference_data
+from audit_core.models import AuditRound, RoundCase
 
 pytestmark = pytest.mark.database
 
 
 def test_the_flow_plans_the_round_and_publishes_the_plan(
-    prefect_harness: None, cli_env: str, session: Session, config: BoardConfig, now: dt.datetime
+    prefect_harness: None,
+    cli_env: str,
+    session: Session,
+    add_hackney_cases: Callable[[tuple[str, ...]], None],
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from flows.plan_round import plan_round_flow
 
-    sync_reference_data(session, config, now=now, actor="test")
-    for n, band in enumerate(("0-4", "5-10", "11-15")):
-        case = CaseFile(
-            area_id="hackney",
-            reference=f"HK-{n}",
-            category="child_protection",
-            age_band=band,
-            flags=["domestic_abuse"],
-            last_activity_on=dt.date(2026, 2, 2),
-            created_at=now,
-            updated_at=now,
-        )
-        case.involvements = [
-            CaseInvolvement(agency_id=a) for a in ("hackney-csc", "met-police", "gp")
-        ]
-        session.add(case)
+    add_hackney_cases(("0-4", "5-10", "11-15"))
     session.commit()
 
     summary = plan_round_flow(
