@@ -27,6 +27,7 @@ CONFIG_DIR = PROJECT / "config"
 LONDON = ZoneInfo("Europe/London")
 
 os.environ.setdefault("PREFECT_HOME", str(PROJECT / "var" / "test-prefect"))
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
