@@ -32,8 +32,13 @@ def sync_reference_data(
 ) -> SyncResult:
     result = SyncResult()
 
+    tables: tuple[type[Any], ...] = (Area, Agency, Person)
+    existing: dict[type[Any], dict[str, Any]] = {
+        model: {row.id: row for row in session.scalars(select(model))} for model in tables
+    }  # one query per table, not one per configured item
+
     def upsert(model: type[Any], key: str, values: dict[str, Any], label: str) -> None:
-        row = session.get(model, key)
+        row = existing[model].get(key)
         if row is None:
             session.add(model(id=key, **values))
             result.added.append(label)
@@ -95,8 +100,8 @@ def sync_reference_data(
             },
             f"auditor {auditor.id}",
         )
-    for person in session.scalars(select(Person).where(Person.active.is_(True))):
-        if person.id not in configured:
+    for person in existing[Person].values():
+        if person.active and person.id not in configured:
             person.active = False
             result.deactivated.append(f"auditor {person.id}")
             audit_trail.record(

@@ -126,7 +126,7 @@ def swap_case(
     )
     session.add(new)
     session.flush()
-    record_selected(session, new, candidate.reference, now=now, actor=actor)
+    record_selected(session, [(new, candidate.reference)], now=now, actor=actor)
     outcome = assign_cases(session, audit_round, [(new, candidate)], now=now, actor=actor)
     return SwapResult(
         round_id=audit_round.id,

@@ -17,12 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from audit_core import audit_trail
 from audit_core.assignment import Auditor, Slot, assign
@@ -34,6 +37,7 @@ from audit_core.models import (
     AssignmentStatus,
     AuditRound,
     CaseFile,
+    CaseInvolvement,
     Person,
     RoundCase,
     RoundStatus,
@@ -43,6 +47,7 @@ from audit_core.selection import (
     Candidate,
     Criteria,
     Involvement,
+    months_before,
     select_cases,
 )
 from audit_core.workdays import (
@@ -166,7 +171,12 @@ def plan_round(
 
     sync_reference_data(session, config, now=now, actor=actor)
     criteria = Criteria.from_config(config, focus)
-    candidates = load_candidates(session, area_ids=areas, categories=focus.categories)
+    candidates = load_candidates(
+        session,
+        area_ids=areas,
+        categories=focus.categories,
+        active_since=months_before(today, focus.lookback_months),
+    )
     selection = select_cases(
         candidates, criteria, today=today, areas=areas, cases_per_area=per_area, seed=seed
     )
@@ -229,8 +239,9 @@ def plan_round(
         session.add(round_case)
         round_cases.append((round_case, chosen.case))
     session.flush()
-    for round_case, case in round_cases:
-        record_selected(session, round_case, case.reference, now=now, actor=actor)
+    record_selected(
+        session, [(rc, case.reference) for rc, case in round_cases], now=now, actor=actor
+    )
     outcome = assign_cases(session, audit_round, round_cases, now=now, actor=actor)
     return PlanResult(
         round_id=round_id,
@@ -286,18 +297,22 @@ def load_candidates(
     area_ids: Iterable[str],
     categories: Iterable[str] | None = None,
     references: Iterable[str] | None = None,
+    active_since: dt.date | None = None,
 ) -> list[Candidate]:
-    """The register's cases in these areas (optionally only some categories or references)."""
+    """The register's cases in these areas (optionally only some categories or references,
+    or only those with activity on or after ``active_since``).
+
+    Plain column queries (cases, then their involvements), not ORM objects: a register
+    can hold a hundred thousand cases.
+    """
     area_ids = list(area_ids)
-    query = (
-        select(CaseFile)
-        .where(CaseFile.area_id.in_(area_ids))
-        .options(selectinload(CaseFile.involvements))
-    )
+    conditions: list[ColumnElement[bool]] = [CaseFile.area_id.in_(area_ids)]
     if categories is not None:
-        query = query.where(CaseFile.category.in_(list(categories)))
+        conditions.append(CaseFile.category.in_(list(categories)))
     if references is not None:
-        query = query.where(CaseFile.reference.in_(list(references)))
+        conditions.append(CaseFile.reference.in_(list(references)))
+    if active_since is not None:
+        conditions.append(CaseFile.last_activity_on >= active_since)
     in_rounds: dict[int, str] = {
         case_id: round_id
         for case_id, round_id in session.execute(
@@ -306,44 +321,73 @@ def load_candidates(
             .where(AuditRound.status != RoundStatus.CLOSED, RoundCase.area_id.in_(area_ids))
         )
     }
-    return [_candidate(case, in_rounds.get(case.id)) for case in session.scalars(query)]
-
-
-def _candidate(case: CaseFile, in_round: str | None) -> Candidate:
-    return Candidate(
-        case_id=case.id,
-        reference=case.reference,
-        area_id=case.area_id,
-        category=case.category,
-        age_band=case.age_band,
-        flags=frozenset(case.flags or ()),
-        last_activity_on=case.last_activity_on,
-        last_audited_on=case.last_audited_on,
-        involvements=tuple(
-            Involvement(i.agency_id, frozenset(i.practitioner_ids or ())) for i in case.involvements
-        ),
-        in_round=in_round,
+    involvements: dict[int, list[Involvement]] = defaultdict(list)
+    for case_id, agency_id, practitioner_ids in session.execute(
+        select(CaseInvolvement.case_id, CaseInvolvement.agency_id, CaseInvolvement.practitioner_ids)
+        .join(CaseFile, CaseFile.id == CaseInvolvement.case_id)
+        .where(*conditions)
+        .order_by(CaseInvolvement.case_id, CaseInvolvement.agency_id)
+    ):
+        involvements[case_id].append(Involvement(agency_id, frozenset(practitioner_ids or ())))
+    rows = session.execute(
+        select(
+            CaseFile.id,
+            CaseFile.reference,
+            CaseFile.area_id,
+            CaseFile.category,
+            CaseFile.age_band,
+            CaseFile.flags,
+            CaseFile.last_activity_on,
+            CaseFile.last_audited_on,
+        ).where(*conditions)
     )
+    return [
+        Candidate(
+            case_id=row.id,
+            reference=row.reference,
+            area_id=row.area_id,
+            category=row.category,
+            age_band=row.age_band,
+            flags=frozenset(row.flags or ()),
+            last_activity_on=row.last_activity_on,
+            last_audited_on=row.last_audited_on,
+            involvements=tuple(involvements.get(row.id, ())),
+            in_round=in_rounds.get(row.id),
+        )
+        for row in rows
+    ]
 
 
 def record_selected(
-    session: Session, round_case: RoundCase, reference: str, *, now: dt.datetime, actor: str
+    session: Session,
+    selected: Sequence[tuple[RoundCase, str]],
+    *,
+    now: dt.datetime,
+    actor: str,
 ) -> None:
-    audit_trail.record(
+    """One ``case_selected`` event per (round case, reference), in one statement."""
+    if not selected:
+        return
+    audit_trail.record_many(
         session,
         now=now,
         actor=actor,
         action="case_selected",
         object_type="round_case",
-        object_id=round_case.id,
-        round_id=round_case.round_id,
-        details={
-            "case_id": round_case.case_id,
-            "case_ref": reference,
-            "area": round_case.area_id,
-            "stratum": round_case.stratum,
-            "rationale": round_case.rationale,
-        },
+        round_id=selected[0][0].round_id,
+        events=[
+            (
+                round_case.id,
+                {
+                    "case_id": round_case.case_id,
+                    "case_ref": reference,
+                    "area": round_case.area_id,
+                    "stratum": round_case.stratum,
+                    "rationale": round_case.rationale,
+                },
+            )
+            for round_case, reference in selected
+        ],
     )
 
 
@@ -411,6 +455,7 @@ def assign_cases(
             where[key] = (round_case, involvement.agency_id, case.reference)
     result = assign(slots, round_auditors(session, audit_round.id))
     outcome = _Outcome(len(slots), len(result.assigned), result.max_load)
+    made = []
     for slot in slots:
         round_case, agency_id, reference = where[slot.key]
         auditor_id = result.assigned.get(slot.key)
@@ -423,23 +468,31 @@ def assign_cases(
             updated_at=now,
         )
         session.add(assignment)
-        session.flush()
-        details: dict[str, object] = {"case_ref": reference, "agency": agency_id}
+        made.append((slot, assignment))
+    session.flush()  # one flush for all: the events below need the assignments' ids
+    events: list[tuple[str, int, dict[str, Any]]] = []
+    for slot, assignment in made:
+        round_case, agency_id, reference = where[slot.key]
+        auditor_id = assignment.auditor_id
+        details: dict[str, Any] = {"case_ref": reference, "agency": agency_id}
         if auditor_id:
             details["auditor"] = auditor_id
         else:
             details["reason"] = result.unfilled[slot.key]
-        audit_trail.record(
+        events.append(
+            ("auditor_assigned" if auditor_id else "slot_unfilled", assignment.id, details)
+        )
+        outcome.assigned.append((agency_id, auditor_id))
+    for action, run in groupby(events, key=lambda event: event[0]):  # keeps the trail's order
+        audit_trail.record_many(
             session,
             now=now,
             actor=actor,
-            action="auditor_assigned" if auditor_id else "slot_unfilled",
+            action=action,
             object_type="assignment",
-            object_id=assignment.id,
             round_id=audit_round.id,
-            details=details,
+            events=[(object_id, details) for _, object_id, details in run],
         )
-        outcome.assigned.append((agency_id, auditor_id))
     return outcome
 
 

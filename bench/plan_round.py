@@ -11,6 +11,12 @@ largest over the groups); and the true optimum found independently of the
 solver: the smallest cap on every auditor's load under which a maximum flow
 over the whole round, by another algorithm, still fills as many slots.
 
+Then the same register is stored in a fresh SQLite database and the
+``plan_round`` use case itself is timed end to end, as ``auditround round
+plan`` runs it: mirroring the 3,000 auditors, loading the candidates, selection,
+assignment, writing the round, its cases, assignments and audit events, and
+the commit (``database_plan_seconds``; ``--no-database`` skips it).
+
 Run: ``.venv/bin/python bench/plan_round.py [--cases 100000] [--areas 150] [--auditors 3000]``
 """
 
@@ -21,6 +27,7 @@ import datetime as dt
 import json
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +36,18 @@ from networkx.algorithms.flow import boykov_kolmogorov
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import insert
+
+from audit_core import db
 from audit_core.assignment import Auditor, Slot, assign
+from audit_core.config import Agency, Area, BoardConfig, Contact, load_config
+from audit_core.config import Auditor as AuditorConfig
+from audit_core.models import CaseFile, CaseInvolvement
+from audit_core.reference import sync_reference_data
+from audit_core.rounds import plan_round
 from audit_core.selection import Candidate, Criteria, Involvement, select_cases
+
+ROOT = Path(__file__).resolve().parent.parent
 
 AGENCIES = (
     "hackney-csc",
@@ -153,23 +170,15 @@ def main() -> None:
     parser.add_argument("--auditors", type=int, default=3_000)
     parser.add_argument("--per-area", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20260302)
+    parser.add_argument("--no-database", action="store_true", help="Skip the end-to-end run.")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     areas = [f"area-{n:03d}" for n in range(args.areas)]
     register = synthetic_register(args.cases, areas, rng)
     auditors = synthetic_auditors(args.auditors, areas, rng)
-    criteria = Criteria(
-        focus_id="think-family",
-        categories=frozenset({"early_help", "child_in_need", "child_protection"}),
-        flags_any=frozenset(
-            {"parental_mental_health", "domestic_abuse", "parental_substance_misuse"}
-        ),
-        lookback_months=12,
-        min_agencies=2,
-        exclusion_months=12,
-        excluding_flags=frozenset({"live_review", "in_court"}),
-    )
+    board = synthetic_board(areas, auditors)
+    criteria = Criteria.from_config(board, board.focus("think-family"))
 
     started = time.perf_counter()
     selection = select_cases(
@@ -211,7 +220,102 @@ def main() -> None:
         "max_load_is_optimal": result.max_load == optimum,
         "target_seconds": 10,
     }
+    if not args.no_database:
+        figures.update(database_plan(board, register, areas, args.per_area, args.seed))
     print(json.dumps(figures, indent=2))
+
+
+def synthetic_board(areas: list[str], auditors: list[Auditor]) -> BoardConfig:
+    """The example board's policy with the synthetic areas, agencies and auditors."""
+    base = load_config(ROOT / "config")
+    lead = Contact(name="Agency lead", email="lead@example.org")
+    return base.model_copy(
+        update={
+            "board": base.board.model_copy(
+                update={"areas": tuple(Area(id=a, name=a) for a in areas)}
+            ),
+            "agencies": tuple(
+                Agency(id=a, name=a, sector="other", areas=tuple(areas), lead=lead)
+                for a in AGENCIES
+            ),
+            "auditors": tuple(
+                AuditorConfig(
+                    id=a.id,
+                    name=a.id,
+                    email=f"{a.id}@example.org",
+                    agency=a.agency_id,
+                    areas=tuple(sorted(a.areas)),
+                    capacity=a.capacity,
+                    practitioner_ids=tuple(sorted(a.practitioner_ids)),
+                )
+                for a in auditors
+            ),
+        }
+    )
+
+
+def database_plan(
+    config: BoardConfig, register: list[Candidate], areas: list[str], per_area: int, seed: int
+) -> dict[str, object]:
+    """Store the register in SQLite, then time ``plan_round`` end to end, commit included."""
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = db.make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        db.upgrade(engine)
+        with db.transaction(engine) as session:
+            sync_reference_data(session, config, now=now, actor="bench")
+            session.execute(
+                insert(CaseFile),
+                [
+                    {
+                        "id": case.case_id,
+                        "area_id": case.area_id,
+                        "reference": case.reference,
+                        "category": case.category,
+                        "age_band": case.age_band,
+                        "flags": sorted(case.flags),
+                        "last_activity_on": case.last_activity_on,
+                        "last_audited_on": case.last_audited_on,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for case in register
+                ],
+            )
+            session.execute(
+                insert(CaseInvolvement),
+                [
+                    {
+                        "case_id": case.case_id,
+                        "agency_id": inv.agency_id,
+                        "practitioner_ids": sorted(inv.practitioner_ids),
+                    }
+                    for case in register
+                    for inv in case.involvements
+                ],
+            )
+        started = time.perf_counter()
+        with db.transaction(engine) as session:
+            result = plan_round(
+                session,
+                config,
+                period="2026-H1",
+                focus_id="think-family",
+                area_ids=areas,
+                now=now,
+                actor="bench",
+                seed=seed,
+                cases_per_area=per_area,
+            )
+        seconds = time.perf_counter() - started
+        engine.dispose()
+    return {
+        "database": "sqlite",
+        "database_plan_seconds": round(seconds, 3),
+        "database_plan_cases": result.cases,
+        "database_plan_filled": result.filled,
+        "database_plan_max_load": result.max_load,
+    }
 
 
 if __name__ == "__main__":
