@@ -1,6 +1,6 @@
 """The ``auditround`` command line: thin commands over ``audit_core`` use cases.
 
-Each command module registers a Typer sub-app here. Errors a user can cause
+Each command group is a Typer sub-app in its own module, added here. Errors a user can cause
 (:class:`~audit_core.errors.AuditRoundError`) are printed as one clear
 message and exit non-zero; they never show a traceback.
 """
@@ -56,21 +56,14 @@ def _global(
     common.STATE.configure(now=now, config_dir=config_dir, database=database, actor=actor)
 
 
-COMMAND_GROUPS = ("config", "db", "cases", "round", "outbox")
-
-
 def _register() -> None:
-    import importlib
+    from audit_core.cli import cases_cmd, config_cmd, db_cmd, outbox_cmd, round_cmd
 
-    for name in COMMAND_GROUPS:
-        module_name = f"audit_core.cli.{name}_cmd"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a command group not installed in this build
-            if exc.name != module_name:
-                raise
-            continue
-        app.add_typer(module.app, name=name)
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(db_cmd.app, name="db")
+    app.add_typer(cases_cmd.app, name="cases")
+    app.add_typer(round_cmd.app, name="round")
+    app.add_typer(outbox_cmd.app, name="outbox")
 
 
 _register()
