@@ -13,7 +13,7 @@ from audit_core.cli.common import STATE, console, print_json
 from audit_core.errors import AuditRoundError
 from audit_core.workdays import Timeline
 
-app = typer.Typer(help="Plan a round, review it and adjust it before launch.", no_args_is_help=True)
+app = typer.Typer(help="Plan a round, review and adjust it, then launch it.", no_args_is_help=True)
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
