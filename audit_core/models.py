@@ -363,7 +363,11 @@ class ActionUpdate(Base):
 
 
 class OutboxMessage(Base):
-    """An email, rendered once at queue time and kept byte for byte as sent."""
+    """An email, rendered once at queue time and kept byte for byte as sent.
+
+    The bytes live in :class:`OutboxBody`, written once: the dispatcher changes this
+    row two or three times per message, and a small row is cheap to change.
+    """
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
@@ -375,7 +379,6 @@ class OutboxMessage(Base):
     sender: Mapped[str] = mapped_column(String(254))
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(String(300))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)  # RFC 5322 bytes
     round_id: Mapped[str | None] = mapped_column(ForeignKey("audit_round.id"), index=True)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
     action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id"))
@@ -388,6 +391,21 @@ class OutboxMessage(Base):
     refused_recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)
     queued_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    body: Mapped[OutboxBody] = relationship()
+
+    @property
+    def raw(self) -> bytes:
+        """The RFC 5322 bytes, exactly as the server receives them."""
+        return self.body.raw
+
+
+class OutboxBody(Base):
+    """The stored bytes of one outbox message; written when it is queued, never changed."""
+
+    __tablename__ = "outbox_body"
+
+    id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # RFC 5322 bytes
 
 
 class AuditEvent(Base):

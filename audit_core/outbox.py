@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from audit_core import audit_trail
 from audit_core.config import BoardConfig
 from audit_core.errors import InvalidState, NotFound
 from audit_core.mail import Address, Attachment, compose
-from audit_core.models import OutboxMessage, OutboxStatus
+from audit_core.models import OutboxBody, OutboxMessage, OutboxStatus
 from audit_core.outbox_dispatch import (
     Claimed,
     DispatchResult,
@@ -113,7 +113,7 @@ def queue(
         sender=composed.sender,
         recipients=list(composed.recipients),
         subject=composed.subject[:300],
-        raw=composed.raw,
+        body=OutboxBody(raw=composed.raw),
         round_id=draft.round_id,
         assignment_id=draft.assignment_id,
         action_id=draft.action_id,
@@ -162,16 +162,18 @@ def dispatch(
     2. Claim one with a conditional UPDATE (status, claimer, attempts + 1) and commit;
        if no row changed, another dispatcher has it: skip.
     3. Send the stored bytes (the connection is opened once and reopened after a failure).
-    4. Mark it: ``sent`` (recording refused recipients), committed with the claim of the
-       next message, so before anything else is sent; or, in its own transaction,
-       ``queued`` again with a backoff (connection errors, 4xx) or ``failed`` (5xx, or
-       ``max_attempts`` reached), which also queues an alert to the business unit.
+    4. Mark it: ``sent`` (recording refused recipients), committed before the content of
+       the next message is sent; or at once ``queued`` again with a backoff (connection
+       errors, 4xx) or ``failed`` (5xx, or ``max_attempts`` reached), which also queues
+       an alert to the business unit.
     5. Stop at ``limit``, when nothing is due, or when the server cannot be reached.
 
-    The claims and marks use one database connection for the whole run. On SQLite
-    their commits skip the disk flush (``synchronous=NORMAL``, safe in WAL mode): a
-    crashed process loses nothing, and a power cut could at worst lose the last marks,
-    so those messages would be sent again, with the same Message-ID.
+    The claims and marks use one database connection for the whole run, and run while
+    the server is busy with a message (:func:`audit_core.outbox_dispatch.run_loop`): the
+    next message is claimed while the server takes in the current one. On SQLite the
+    commits skip the disk flush (``synchronous=NORMAL``, safe in WAL mode): a crashed
+    process loses nothing, and a power cut could at worst lose the last marks, so those
+    messages would be sent again, with the same Message-ID.
     """
     worker = worker or worker_name()
     owns_transport = transport is None
@@ -185,9 +187,9 @@ def dispatch(
     alert = functools.partial(_alert, config=config, settings=settings)
     try:
         with engine.connect() as conn, tuned_connection(conn):
-            run = DispatchRun(conn, worker, now, config.board.outbox, alert, result)
+            run = DispatchRun(conn, worker, now, config.board.outbox, alert, result, limit)
             try:
-                run_loop(run, transport, limit)
+                run_loop(run, transport)
             finally:
                 run.finish()
     finally:
@@ -305,7 +307,6 @@ def status(session: Session, *, now: dt.datetime) -> OutboxReport:
             select(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.FAILED)
             .order_by(OutboxMessage.id)
-            .options(defer(OutboxMessage.raw))
         )
     ]
     report.partly_refused = [
@@ -317,7 +318,6 @@ def status(session: Session, *, now: dt.datetime) -> OutboxReport:
                 cast(OutboxMessage.refused_recipients, Text) != "{}",
             )
             .order_by(OutboxMessage.id)
-            .options(defer(OutboxMessage.raw))
         )
         if row.refused_recipients
     ]
@@ -401,6 +401,7 @@ def write_due(
         .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
+        .options(selectinload(OutboxMessage.body))
     )
     written = []
     for row in session.scalars(query):

@@ -6,6 +6,10 @@ recipients were refused and why, and whether a refusal is temporary (4xx,
 a dropped connection: try again later) or permanent (5xx: stop). The bytes
 handed to the server are exactly the bytes the outbox stored.
 
+The conversation for one message is ``smtplib``'s ``sendmail`` taken step by
+step (:meth:`SmtpTransport._converse`), so that the caller's own work (the
+dispatcher's database statements) can run while the server is busy answering.
+
 Certificates are always verified (``ssl.create_default_context()``), for
 ``ssl`` and for ``starttls``.
 """
@@ -14,11 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from audit_core.smtp_settings import SmtpSettings
@@ -46,12 +51,60 @@ class SendFailure(Exception):
         self.connecting = connecting  # the server could not be reached at all
 
 
+Work = Callable[[], None]
+
+
 class Transport(Protocol):
-    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
-        """Hand ``raw`` to the server; return the refused recipients (if only some were)."""
+    def send(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        *,
+        before_data: Work | None = None,
+        after_data: Work | None = None,
+    ) -> dict[str, str]:
+        """Hand ``raw`` to the server; return the refused recipients (if only some were).
+
+        ``before_data`` runs before the content is sent, ``after_data`` after it is sent
+        and before the server's answer is read; both are called once, in that order, if
+        the conversation gets that far (an SMTP transport runs them while the server is
+        busy). An exception from either stops the send and is raised as it is.
+        """
         ...
 
     def close(self) -> None: ...
+
+
+class _WorkFailed(Exception):
+    """The caller's work, run during a send, raised ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _run(work: Work | None) -> None:
+    if work is None:
+        return
+    try:
+        work()
+    except Exception as exc:  # not a mail failure: hand it back to the caller as it is
+        raise _WorkFailed(exc) from exc
+
+
+def _expect(reply: tuple[int, bytes], code: int) -> None:
+    """Go on if the server answered ``code``; otherwise the message failed (5xx: for good)."""
+    got, message = reply
+    if got != code:
+        raise SendFailure(
+            f"the mail server said {_reply(got, message)}",
+            temporary=not 500 <= got < 600,
+            code=got,
+        )
+
+
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
 def _reply(code: int, message: bytes | str) -> str:
@@ -121,29 +174,24 @@ class SmtpTransport:
             self._conn = self._connect()
         return self._conn
 
-    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+    def send(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        *,
+        before_data: Work | None = None,
+        after_data: Work | None = None,
+    ) -> dict[str, str]:
         conn = self._connection()
         try:
-            refused = conn.sendmail(sender, list(recipients), raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            reasons = {r: _reply(code, msg) for r, (code, msg) in exc.recipients.items()}
-            permanent = all(code >= 500 for code, _msg in exc.recipients.values())
-            self._after_failure(permanent)
-            raise SendFailure(
-                "every recipient was refused: "
-                + "; ".join(f"{r}: {t}" for r, t in reasons.items()),
-                temporary=not permanent,
-                code=max(code for code, _msg in exc.recipients.values()),
-                refused=reasons,
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.smtp_code < 600
-            self._after_failure(permanent)
-            raise SendFailure(
-                f"the mail server said {_reply(exc.smtp_code, exc.smtp_error)}",
-                temporary=not permanent,
-                code=exc.smtp_code,
-            ) from exc
+            refused = self._converse(conn, sender, list(recipients), raw, before_data, after_data)
+        except _WorkFailed as failed:
+            self._drop()  # the conversation stopped half-way
+            raise failed.error from None
+        except SendFailure as failure:
+            self._after_failure(permanent=not failure.temporary)
+            raise
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise SendFailure(
@@ -151,14 +199,67 @@ class SmtpTransport:
                 temporary=True,
             ) from exc
         self._last_used = time.monotonic()
-        return {r: _reply(code, msg) for r, (code, msg) in refused.items()}
+        return refused
+
+    def _converse(
+        self,
+        conn: smtplib.SMTP,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        before_data: Work | None,
+        after_data: Work | None,
+    ) -> dict[str, str]:
+        """What ``smtplib.SMTP.sendmail`` does, with the caller's work run while the server is busy.
+
+        1. MAIL FROM (with the size, if the server announces SIZE). While the server
+           answers, ``before_data`` runs.
+        2. RCPT TO for each recipient; the refused ones are kept. If every one is refused,
+           or the server closes (421), the message fails.
+        3. DATA, then the content (dot-stuffed, ending with a line holding a dot). While the
+           server takes it in, ``after_data`` runs.
+        4. The server's answer to the content: 250 means accepted.
+        """
+        conn.ehlo_or_helo_if_needed()
+        size = f" SIZE={len(raw)}" if conn.does_esmtp and conn.has_extn("size") else ""
+        conn.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{size}")
+        _run(before_data)
+        _expect(conn.getreply(), 250)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in recipients:
+            code, message = conn.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, message)
+            if code == 421 or len(refused) == len(recipients):
+                reasons = {r: _reply(c, m) for r, (c, m) in refused.items()}
+                raise SendFailure(
+                    "every recipient was refused: "
+                    + "; ".join(f"{r}: {t}" for r, t in reasons.items()),
+                    temporary=not all(c >= 500 for c, _m in refused.values()),
+                    code=max(c for c, _m in refused.values()),
+                    refused=reasons,
+                )
+        _expect(conn.docmd("data"), 354)
+        content = _DOT_AT_LINE_START.sub(b"..", raw)
+        if not content.endswith(b"\r\n"):
+            content += b"\r\n"
+        conn.send(content + b".\r\n")
+        _run(after_data)
+        _expect(conn.getreply(), 250)
+        return {r: _reply(code, message) for r, (code, message) in refused.items()}
 
     def _after_failure(self, permanent: bool) -> None:
-        """Keep the connection after a permanent refusal (smtplib has reset it); else reopen."""
+        """After a permanent refusal, reset the SMTP transaction and keep the connection;
+        after a temporary one (the server may be in trouble), open a new one next time."""
         if not permanent or self._conn is None or self._conn.sock is None:
             self._drop()
-        else:
-            self._last_used = time.monotonic()
+            return
+        try:
+            self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+            return
+        self._last_used = time.monotonic()
 
     def _drop(self) -> None:
         if self._conn is not None:

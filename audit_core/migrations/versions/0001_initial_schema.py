@@ -306,7 +306,6 @@ def upgrade() -> None:
         sa.Column("sender", sa.String(length=254), nullable=False),
         sa.Column("recipients", sa.JSON(), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
-        sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("round_id", sa.String(length=32), nullable=True),
         sa.Column("assignment_id", sa.Integer(), nullable=True),
         sa.Column("action_id", sa.Integer(), nullable=True),
@@ -338,6 +337,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_message_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_message_round_id"), ["round_id"], unique=False)
 
+    op.create_table(
+        "outbox_body",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["id"], ["outbox_message.id"], name=op.f("fk_outbox_body_id_outbox_message")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_body")),
+    )
     _make_audit_event_append_only()
 
 
@@ -372,6 +380,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
         op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
 
+    op.drop_table("outbox_body")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_message_round_id"))
         batch_op.drop_index("ix_outbox_message_due")
