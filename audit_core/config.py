@@ -38,17 +38,6 @@ from audit_core.errors import ConfigError, Problem
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
-CONFIG_FILES = (
-    "board.yaml",
-    "agencies.yaml",
-    "people.yaml",
-    "register.yaml",
-    "focuses.yaml",
-    "audit_tool.yaml",
-    "themes.yaml",
-    "cadence.yaml",
-)
-
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -601,13 +590,3 @@ def _pattern_reason(key: str, value: object) -> str:
     if re.search(r"(^|\.)id$|\]$|areas|agency", key):
         return f"expected an identifier of lower-case letters, digits, '-' or '_', got {value!r}"
     return f"{value!r} is not in the expected form"
-
-
-# --- cross-references --------------------------------------------------------------
-
-
-def check_references(config: BoardConfig, root: Path) -> list[Problem]:
-    """Cross-file checks: every reference names something that exists, ids are unique."""
-    from audit_core import config_checks
-
-    return config_checks.cross_check(config_checks.Parts.of_config(config), root)

@@ -22,7 +22,6 @@ from audit_core.config import (
     Agency,
     Area,
     Auditor,
-    BoardConfig,
     Cadence,
     Category,
     Flag,
@@ -80,23 +79,6 @@ class Parts:
     sections: Entries[Section] | None = None
     tool_scale: str | None = None
     cadence: Cadence | None = None
-
-    @classmethod
-    def of_config(cls, config: BoardConfig) -> Parts:
-        return cls(
-            areas=Entries.of_models(config.board.areas),
-            agencies=Entries.of_models(config.agencies),
-            auditors=Entries.of_models(config.auditors),
-            categories=Entries.of_models(config.categories),
-            age_bands=Entries.of_models(config.age_bands),
-            flags=Entries.of_models(config.flags),
-            focuses=Entries.of_models(config.focuses),
-            themes=Entries.of_models(config.themes),
-            scales=Entries.of_models(config.scales),
-            sections=Entries.of_models(config.audit_tool.sections),
-            tool_scale=config.audit_tool.scale,
-            cadence=config.cadence,
-        )
 
     @classmethod
     def of_files(cls, raws: dict[str, dict[str, Any]], parsed: dict[str, Any]) -> Parts:

@@ -27,7 +27,6 @@ import jinja2
 from audit_core.clock import LONDON
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
-CRLF = "\r\n"
 
 Address = str | tuple[str, str]  # "a@b.org", or (display name, address)
 

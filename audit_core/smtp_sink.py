@@ -18,7 +18,6 @@ import errno
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email import policy
@@ -113,15 +112,6 @@ class Sink:
         with self.handler.lock:
             self.handler.messages.clear()
             self.handler.count = 0
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
-        """Wait until at least ``count`` messages have arrived (the server runs in a thread)."""
-        deadline = time.monotonic() + timeout
-        while self.count < count:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
 
     def settings(
         self, base: SmtpSettings | None = None, *, mail_from: str = "", public_url: str = ""

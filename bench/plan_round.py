@@ -49,24 +49,8 @@ from audit_core.selection import Candidate, Criteria, Involvement, select_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 
-AGENCIES = (
-    "hackney-csc",
-    "city-cft",
-    "met-police",
-    "city-police",
-    "gp",
-    "health-visiting",
-    "camhs",
-    "elft",
-    "homerton",
-    "hackney-education",
-    "city-schools",
-    "probation",
-    "early-help",
-    "housing",
-    "substance-misuse",
-    "youth-justice",
-)
+EXAMPLE = load_config(ROOT / "config")
+AGENCIES = tuple(agency.id for agency in EXAMPLE.agencies)  # the example board's 16
 CATEGORIES = ("early_help", "child_in_need", "child_protection", "looked_after", "s47_enquiry")
 AGE_BANDS = ("0-4", "5-10", "11-15", "16-17")
 FLAGS = (
@@ -227,7 +211,7 @@ def main() -> None:
 
 def synthetic_board(areas: list[str], auditors: list[Auditor]) -> BoardConfig:
     """The example board's policy with the synthetic areas, agencies and auditors."""
-    base = load_config(ROOT / "config")
+    base = EXAMPLE
     lead = Contact(name="Agency lead", email="lead@example.org")
     return base.model_copy(
         update={

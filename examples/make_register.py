@@ -27,21 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from audit_core.config import Agency, BoardConfig, load_config
+from audit_core.register_file import COLUMNS as REGISTER_COLUMNS
 
 REFERENCE_DATE = dt.date(2026, 3, 2)
 PROJECT = Path(__file__).resolve().parent.parent
-COLUMNS = (
-    "case_ref",
-    "area",
-    "category",
-    "age_band",
-    "flags",
-    "agencies",
-    "opened_on",
-    "last_activity_on",
-    "closed_on",
-    "last_audited_on",
-)
+COLUMNS = tuple(column.key for column in REGISTER_COLUMNS)
 AREA_SHARE = {"hackney": 0.7}  # the rest is shared evenly by the other areas
 REFERENCE_PREFIX = {"hackney": "HK", "city": "CL"}
 CATEGORY_WEIGHTS = {

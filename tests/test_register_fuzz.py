@@ -26,6 +26,7 @@ from audit_core.config import BoardConfig
 from audit_core.errors import ImportRejected
 from audit_core.models import AuditEvent, CaseFile, CaseInvolvement
 from audit_core.register import ImportResult, import_register
+from audit_core.register_file import COLUMNS as REGISTER_COLUMNS
 
 pytestmark = pytest.mark.database
 
@@ -34,18 +35,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-COLUMNS = [
-    "case_ref",
-    "area",
-    "category",
-    "age_band",
-    "flags",
-    "agencies",
-    "opened_on",
-    "last_activity_on",
-    "closed_on",
-    "last_audited_on",
-]
+COLUMNS = [column.key for column in REGISTER_COLUMNS]
 IDENTIFYING = ["9434765919", "943 476 5919", "E8 1DY", "EC2V 7HH", "parent@example.org"]
 
 plausible = st.sampled_from(
