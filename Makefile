@@ -31,6 +31,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -38,6 +39,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/plan_round.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/cli_start.py
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache

@@ -38,14 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
-from audit_core import db
-from audit_core.assignment import Auditor, Slot, assign
-from audit_core.config import Agency, Area, BoardConfig, Contact, load_config
-from audit_core.config import Auditor as AuditorConfig
-from audit_core.models import CaseFile, CaseInvolvement
-from audit_core.reference import sync_reference_data
-from audit_core.rounds import plan_round
-from audit_core.selection import Candidate, Criteria, Involvement, select_cases
+from audit_core.adapters import db
+from audit_core.adapters.config import load_config
+from audit_core.domain.assignment import Auditor, Slot, assign
+from audit_core.domain.models import CaseFile, CaseInvolvement
+from audit_core.domain.policy import Agency, Area, BoardConfig, Contact
+from audit_core.domain.policy import Auditor as AuditorConfig
+from audit_core.domain.selection import Candidate, Criteria, Involvement, select_cases
+from audit_core.services.planning import plan_round
+from audit_core.services.reference import sync_reference_data
+from audit_core.services.unit_of_work import UnitOfWork
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -247,7 +249,7 @@ def database_plan(
         engine = db.make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         db.upgrade(engine)
         with db.transaction(engine) as session:
-            sync_reference_data(session, config, now=now, actor="bench")
+            sync_reference_data(UnitOfWork(session, config, now, "bench"))
             session.execute(
                 insert(CaseFile),
                 [
@@ -281,13 +283,10 @@ def database_plan(
         started = time.perf_counter()
         with db.transaction(engine) as session:
             result = plan_round(
-                session,
-                config,
+                UnitOfWork(session, config, now, "bench"),
                 period="2026-H1",
                 focus_id="think-family",
                 area_ids=areas,
-                now=now,
-                actor="bench",
                 seed=seed,
                 cases_per_area=per_area,
             )

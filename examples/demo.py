@@ -39,8 +39,8 @@ class DemoStopped(Exception):
 
 
 def main() -> int:
-    from audit_core import smtp_sink
-    from audit_core.errors import AuditRoundError
+    from audit_core.adapters import smtp_sink
+    from audit_core.domain.errors import AuditRoundError
 
     if OUT.exists():
         shutil.rmtree(OUT)

@@ -26,8 +26,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from audit_core.config import Agency, BoardConfig, load_config
-from audit_core.register_file import COLUMNS as REGISTER_COLUMNS
+from audit_core.adapters.config import load_config
+from audit_core.adapters.register_file import COLUMNS as REGISTER_COLUMNS
+from audit_core.domain.policy import Agency, BoardConfig
 
 REFERENCE_DATE = dt.date(2026, 3, 2)
 PROJECT = Path(__file__).resolve().parent.parent

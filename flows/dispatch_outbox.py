@@ -1,41 +1,34 @@
 """Flow ``dispatch-outbox``: send what is due in the outbox (scheduled every minute).
 
 The rules (claiming, retries with backoff, failures told to the business
-unit) live in :func:`audit_core.outbox.dispatch`; this flow only opens the
-database, reads the settings and the clock, and reports.
+unit) live in the dispatcher, wired by :class:`audit_core.bootstrap.App`;
+this flow only starts it and reports.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from audit_core import db, outbox, smtp_settings
-from audit_core.clock import current_time
-from audit_core.config import load_config
+from audit_core.bootstrap import App
+
+if TYPE_CHECKING:
+    from audit_core.adapters.dispatcher import DispatchResult
 
 
-def run_dispatch(now: str | None = None, limit: int | None = None) -> outbox.DispatchResult:
+def run_dispatch(now: str | None = None, limit: int | None = None) -> DispatchResult:
     """Send the due messages once, with the settings of the environment."""
-    settings = smtp_settings.from_env()
-    settings.check_sending()
-    engine = db.make_engine()
+    app = App.from_env(now=now)
     try:
-        return outbox.dispatch(
-            db.session_factory(engine),
-            settings,
-            config=load_config(),
-            now=current_time(now),
-            limit=limit,
-        )
+        return app.dispatch(limit=limit)
     finally:
-        engine.dispose()
+        app.close()
 
 
-def summary_markdown(result: outbox.DispatchResult) -> str:
+def summary_markdown(result: DispatchResult) -> str:
     lines = [
         "| sent | to retry | failed | partly refused |",
         "|---:|---:|---:|---:|",

@@ -1,49 +1,35 @@
 """Flow ``launch-round``: open a planned round, queue its emails, and send them.
 
-The rules live in :func:`audit_core.launch.launch_round` (what is queued) and
-:func:`audit_core.outbox.dispatch` (how it is sent). Running the flow again
+The rules live in :func:`audit_core.services.launch.launch_round` (what is
+queued) and the dispatcher (how it is sent); :meth:`audit_core.bootstrap.App.launch`
+runs one after the other. Running the flow again
 for the same round queues nothing new and sends nothing twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from audit_core import db, outbox, smtp_settings
-from audit_core.clock import current_time
-from audit_core.config import load_config
-from audit_core.launch import LaunchResult, launch_round
+from audit_core.bootstrap import App
+from audit_core.services.launch import LaunchResult
+
+if TYPE_CHECKING:
+    from audit_core.adapters.dispatcher import DispatchResult
 
 ACTOR = "flow:launch-round"
 
 
-def run_launch(round_id: str, now: str | None = None) -> tuple[LaunchResult, outbox.DispatchResult]:
+def run_launch(round_id: str, now: str | None = None) -> tuple[LaunchResult, DispatchResult]:
     """Launch the round in one transaction, then dispatch the outbox."""
-    settings = smtp_settings.from_env()
-    settings.check_composing()
-    settings.check_sending()
-    config = load_config()
-    when = current_time(now)
-    engine = db.make_engine()
+    app = App.from_env(now=now, actor=ACTOR)
     try:
-        with db.transaction(engine) as session:
-            launched = launch_round(
-                session,
-                config,
-                round_id,
-                now=when,
-                actor=ACTOR,
-                public_url=settings.public_url,
-                mail_from=settings.mail_from,
-            )
-        sent = outbox.dispatch(db.session_factory(engine), settings, config=config, now=when)
+        return app.launch(round_id)
     finally:
-        engine.dispose()
-    return launched, sent
+        app.close()
 
 
 @flow(name="launch-round")

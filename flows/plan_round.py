@@ -1,8 +1,9 @@
 """Flow ``plan-round``: plan a round and publish the plan as a table artifact.
 
-The rules live in :func:`audit_core.rounds.plan_round`; this flow opens the
-database named by ``AUDITROUND_DATABASE_URL``, reads the configuration from
-``AUDITROUND_CONFIG``, plans the round in one transaction, and publishes one
+The rules live in :func:`audit_core.services.planning.plan_round`; this flow
+gets a unit of work from the composition root (the database named by
+``AUDITROUND_DATABASE_URL``, the configuration in ``AUDITROUND_CONFIG``),
+plans the round in one transaction, and publishes one
 row per selected case (stratum, rationale, auditors by agency) so the
 business unit can review the plan in the Prefect UI.
 """
@@ -15,12 +16,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from audit_core import db
-from audit_core.clock import current_time
-from audit_core.config import load_config
-from audit_core.errors import AuditRoundError
-from audit_core.round_view import RoundView, show_round
-from audit_core.rounds import PlanResult, plan_round
+from audit_core.bootstrap import App
+from audit_core.domain.errors import AuditRoundError
+from audit_core.services.planning import PlanResult, plan_round
+from audit_core.services.round_view import RoundView, show_round
 
 ACTOR = "flow:plan-round"
 
@@ -35,30 +34,25 @@ def run_plan(
     now: str | None = None,
 ) -> tuple[PlanResult, RoundView]:
     """Plan the round in one transaction and read back the plan for review."""
-    config = load_config()
-    when = current_time(now)
     try:
         launch = dt.date.fromisoformat(launch_on) if launch_on else None
     except ValueError:
         raise AuditRoundError(f"launch_on '{launch_on}' is not a date (use 2026-03-02).") from None
-    engine = db.make_engine()
+    app = App.from_env(now=now, actor=ACTOR)
     try:
-        with db.transaction(engine) as session:
+        with app.unit_of_work() as uow:
             result = plan_round(
-                session,
-                config,
+                uow,
                 period=period,
                 focus_id=focus,
-                area_ids=areas or [a.id for a in config.board.areas],
-                now=when,
-                actor=ACTOR,
+                area_ids=areas,
                 cases_per_area=cases,
                 seed=seed,
                 launch_on=launch,
             )
-            view = show_round(session, config, result.round_id)
+            view = show_round(uow, result.round_id)
     finally:
-        engine.dispose()
+        app.close()
     return result, view
 
 

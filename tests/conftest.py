@@ -1,8 +1,14 @@
-"""Shared fixtures: a real, migrated database per test, the example config, a fixed clock.
+"""Shared fixtures: a real, migrated database per test, the example config, a fixed clock,
+a unit of work over them, a real SMTP server on loopback, and the composition root wired
+to all of these.
 
 The database is SQLite by default. Set ``AUDITROUND_TEST_DATABASE_URL`` (as
 ``.ci/run`` does) to run the same tests on PostgreSQL; if that server cannot
 be reached the tests fail, they are not skipped.
+
+Layers: ``unit/`` (no IO), ``integration/`` (real databases, SMTP, files),
+``e2e/`` (the CLI through a subprocess, and the flows). ``support/`` holds the
+shared builders (a planned round, a launched round, scripted mail servers).
 """
 
 from __future__ import annotations
@@ -10,24 +16,30 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from support import CONFIG_DIR, LONDON, MAIL_FROM, PUBLIC_URL
 
-from audit_core import db
-from audit_core.config import BoardConfig, load_config
-from audit_core.models import Base
+from audit_core.adapters import db, smtp_sink
+from audit_core.adapters.config import load_config
+from audit_core.adapters.mail_render import EmailComposer
+from audit_core.adapters.settings import SmtpSettings
+from audit_core.adapters.smtp_sink import Sink, SinkHandler
+from audit_core.bootstrap import App
+from audit_core.domain.models import Base
+from audit_core.domain.policy import BoardConfig
+from audit_core.services.ports import Mail
+from audit_core.services.unit_of_work import UnitOfWork
 
-PROJECT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT / "config"
-LONDON = ZoneInfo("Europe/London")
+__all__ = ["LONDON"]  # for tests that still import it from here
 
-os.environ.setdefault("PREFECT_HOME", str(PROJECT / "var" / "test-prefect"))
-Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+# Tests write only under temporary folders: Prefect's home too.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="auditround-test-prefect-"))
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -103,6 +115,79 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return db.session_factory(engine)
+
+
+@pytest.fixture
+def mail() -> Mail:
+    """What use cases need to write email: the real composer, a sender, a public address."""
+    return Mail(EmailComposer(), MAIL_FROM, PUBLIC_URL)
+
+
+@pytest.fixture
+def make_uow(
+    session: Session, config: BoardConfig, now: dt.datetime, mail: Mail
+) -> Callable[..., UnitOfWork]:
+    """A unit of work over the test's session; ``actor`` and ``now`` may be changed."""
+
+    def make(actor: str = "alice", at: dt.datetime | None = None) -> UnitOfWork:
+        return UnitOfWork(session, config, at or now, actor, mail)
+
+    return make
+
+
+@pytest.fixture
+def uow(make_uow: Callable[..., UnitOfWork]) -> UnitOfWork:
+    """Alice of the business unit, at the test's fixed time."""
+    return make_uow()
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A real SMTP server on loopback that accepts everything and keeps it in memory."""
+    with smtp_sink.running() as running:
+        yield running
+
+
+@pytest.fixture
+def mail_settings(sink: Sink) -> SmtpSettings:
+    return sink.settings(mail_from=MAIL_FROM, public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+def start_sink() -> Iterator[Callable[[SinkHandler], Sink]]:
+    """Start a sink with a chosen handler; every sink started is stopped after the test."""
+    started: list[Sink] = []
+
+    def start(handler: SinkHandler) -> Sink:
+        running = smtp_sink.start(handler)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def make_app(engine: Engine, config: BoardConfig, now: dt.datetime) -> Callable[..., App]:
+    """The composition root over the test's database, with a fixed clock and mail settings."""
+
+    def make(smtp: SmtpSettings | None = None, at: dt.datetime | None = None) -> App:
+        when = at or now
+        return App(config=config, engine=engine, smtp=smtp, clock=lambda: when)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App], mail_settings: SmtpSettings) -> App:
+    """The composition root, sending to the test's sink."""
+    return make_app(mail_settings)
+
+
+@pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: Engine) -> str:
     """Point the CLI at this test's database and the example configuration."""
     monkeypatch.setenv("AUDITROUND_DATABASE_URL", database_url)
@@ -111,7 +196,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: Engine) 
     return database_url
 
 
-DATABASE_FIXTURES = frozenset({"database_url", "engine", "session", "cli_env"})
+DATABASE_FIXTURES = frozenset({"database_url", "engine", "session", "cli_env", "uow", "app"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

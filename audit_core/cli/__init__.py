@@ -1,7 +1,7 @@
 """The ``auditround`` command line: thin commands over ``audit_core`` use cases.
 
 Each command group is a Typer sub-app in its own module, added here. Errors a user can cause
-(:class:`~audit_core.errors.AuditRoundError`) are printed as one clear
+(:class:`~audit_core.domain.errors.AuditRoundError`) are printed as one clear
 message and exit non-zero; they never show a traceback.
 """
 
@@ -14,7 +14,10 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError
 
 from audit_core.cli import common
-from audit_core.errors import AuditRoundError
+from audit_core.domain.errors import AuditRoundError
+
+# What the CLI says when a use case names the input that would put it right.
+HINTS = {"cases": "--cases N", "area": "--area A", "replacement": "--in CASE"}
 
 app = typer.Typer(
     name="auditround",
@@ -33,27 +36,27 @@ def _global(
     now: str | None = typer.Option(
         None,
         "--now",
-        envvar="AUDITROUND_NOW",
-        help="Act as if it were this date or time (ISO, e.g. 2026-03-02). For rehearsals.",
+        help="Act as if it were this date or time (ISO, e.g. 2026-03-02), for rehearsals "
+        "(env AUDITROUND_NOW).",
     ),
     config_dir: str | None = typer.Option(
         None,
         "--config",
-        envvar="AUDITROUND_CONFIG",
-        help="Configuration folder [default: ./config].",
+        help="Configuration folder (env AUDITROUND_CONFIG; default ./config).",
     ),
     database: str | None = typer.Option(
         None,
         "--database",
-        envvar="AUDITROUND_DATABASE_URL",
-        help="Database URL [default: SQLite at ./var/auditround.db].",
+        help="Database URL (env AUDITROUND_DATABASE_URL; default SQLite at ./var/auditround.db).",
         show_default=False,
     ),
     actor: str | None = typer.Option(
-        None, "--as", envvar="AUDITROUND_ACTOR", help="Who is acting, for the audit trail."
+        None,
+        "--as",
+        help="Who is acting, for the audit trail (env AUDITROUND_ACTOR; default cli:<login>).",
     ),
 ) -> None:
-    common.STATE.configure(now=now, config_dir=config_dir, database=database, actor=actor)
+    common.STATE.configure(now=now, config=config_dir, database_url=database, actor=actor)
 
 
 def _register() -> None:
@@ -75,7 +78,8 @@ def main() -> None:
     try:
         app()
     except AuditRoundError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        hint = f" Use {HINTS[exc.missing]}." if exc.missing in HINTS else ""
+        err.print(f"[bold red]Error:[/] {exc}{hint}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except OperationalError as exc:
         err.print(

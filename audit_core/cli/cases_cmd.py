@@ -10,8 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from audit_core.cli.common import STATE, console, print_json
-from audit_core.errors import AuditRoundError, ImportRejected
-from audit_core.register import case_counts, import_register
+from audit_core.domain.errors import AuditRoundError, ImportRejected
 
 app = typer.Typer(help="Import the case register and see what it holds.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -73,10 +72,7 @@ def import_(
     cases missing from the file are left as they are. See docs/register.md.
     """
     try:
-        with STATE.transaction() as session:
-            result = import_register(
-                session, STATE.config(), file, now=STATE.now, actor=STATE.actor
-            )
+        result = STATE.app.import_register(file)
     except ImportRejected as exc:
         raise _refused(exc, file, as_json) from None
     except AuditRoundError as exc:
@@ -104,12 +100,14 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Count the register's cases by area and category."""
+    from audit_core.services.register_import import case_counts
+
     try:
-        config = STATE.config()
+        config = STATE.app.config()
         if area is not None:
             config.area(area)  # an unknown area is a mistake, not an empty list
-        with STATE.transaction() as session:
-            counts = case_counts(session, area=area)
+        with STATE.app.unit_of_work() as uow:
+            counts = case_counts(uow.session, area=area)
     except AuditRoundError as exc:
         raise _fail(exc) from None
     categories = [c.id for c in config.categories]

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from audit_core.cli.common import STATE, console, print_json
-from audit_core.errors import ConfigError, Problem
+from audit_core.domain.errors import ConfigError, Problem
 
 app = typer.Typer(help="Check the board's configuration.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ app = typer.Typer(help="Check the board's configuration.", no_args_is_help=True)
 def check(as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
     """Validate every configuration file and list every problem at once."""
     try:
-        config = STATE.config()
+        config = STATE.app.config()
     except ConfigError as exc:
         if as_json:
             print_json({"ok": False, "problems": [vars(p) for p in exc.problems]})

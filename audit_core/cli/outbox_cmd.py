@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from audit_core import db, outbox, smtp_settings
 from audit_core.cli.common import STATE, console, print_json
-from audit_core.clock import LONDON
-from audit_core.errors import AuditRoundError
+from audit_core.domain.errors import AuditRoundError
+
+if TYPE_CHECKING:
+    from audit_core.adapters.dispatcher import DispatchResult
 
 app = typer.Typer(help="See, send, retry and read the queued email.", no_args_is_help=True)
 
@@ -20,18 +22,22 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 def _when(value: dt.datetime | None) -> str:
+    from audit_core.domain.workdays import LONDON
+
     return value.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if value else "-"
 
 
-def _plain(summary: outbox.MessageSummary) -> dict[str, object]:
+def _plain(summary: Any) -> dict[str, object]:
     return dataclasses.asdict(summary)
 
 
 @app.command("status")
 def status(as_json: bool = JSON) -> None:
     """Counts by status and kind, the oldest waiting message, and every failure."""
-    with STATE.transaction() as session:
-        report = outbox.status(session, now=STATE.now)
+    from audit_core.services.outbox import status as outbox_status
+
+    with STATE.app.unit_of_work() as uow:
+        report = outbox_status(uow.session, now=uow.now)
     if as_json:
         print_json(
             {
@@ -87,27 +93,18 @@ def dispatch(
 ) -> None:
     """Send the due messages over SMTP (settings from AUDITROUND_SMTP_* variables)."""
     if dry_run is not None:
-        with STATE.transaction() as session:
-            written = outbox.write_due(session, dry_run, now=STATE.now, limit=limit)
+        written = STATE.app.write_due(dry_run, limit=limit)
         if as_json:
             print_json({"dry_run": True, "written": [str(p) for p in written]})
         else:
             console.print(f"Wrote {len(written)} message(s) to {dry_run}; nothing was sent.")
         return
-    settings = smtp_settings.from_env()
-    settings.check_sending()
     with console.status("Sending...", spinner="dots"):
-        result = outbox.dispatch(
-            db.session_factory(STATE.engine()),
-            settings,
-            config=STATE.config(),
-            now=STATE.now,
-            limit=limit,
-        )
+        result = STATE.app.dispatch(limit=limit)
     print_dispatch(result, as_json)
 
 
-def print_dispatch(result: outbox.DispatchResult, as_json: bool) -> None:
+def print_dispatch(result: DispatchResult, as_json: bool) -> None:
     """Show a dispatch run's counts (also used by ``auditround round launch``)."""
     if as_json:
         print_json(dataclasses.asdict(result))
@@ -133,14 +130,16 @@ def retry(
     as_json: bool = JSON,
 ) -> None:
     """Queue a failed message (or every failed one) again; the next dispatch sends it."""
+    from audit_core.services import outbox
+
     if (message_id is None) == (not all_failed):
         raise AuditRoundError("Give either a message id or --all-failed.")
-    with STATE.transaction() as session:
+    with STATE.app.unit_of_work() as uow:
         if all_failed:
-            ids = outbox.retry_all_failed(session, now=STATE.now, actor=STATE.actor)
+            ids = outbox.retry_all_failed(uow)
         else:
             assert message_id is not None
-            ids = [outbox.retry(session, message_id, now=STATE.now, actor=STATE.actor).id]
+            ids = [outbox.retry(uow, message_id).id]
     if as_json:
         print_json({"queued_again": ids})
     else:
@@ -154,8 +153,10 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """Show a message as its recipient sees it: headers and the text part."""
-    with STATE.transaction() as session:
-        view = outbox.show(session, message_id)
+    from audit_core.services.outbox import show as show_message
+
+    with STATE.app.unit_of_work() as uow:
+        view = show_message(uow.session, message_id)
     if raw and not as_json:
         typer.echo(view.raw.decode("utf-8", "replace"), nl=False)
         return
@@ -185,44 +186,3 @@ def show(
     console.print(table)
     console.rule()
     console.print(view.text, markup=False, highlight=False)
-
-
-def launch_and_dispatch(round_id: str, as_json: bool) -> None:
-    """``auditround round launch``: open the round, queue its emails, then send them."""
-    from audit_core.launch import launch_round
-
-    settings = smtp_settings.from_env()
-    settings.check_composing()
-    settings.check_sending()
-    config, now = STATE.config(), STATE.now
-    with STATE.transaction() as session:
-        launched = launch_round(
-            session,
-            config,
-            round_id,
-            now=now,
-            actor=STATE.actor,
-            public_url=settings.public_url,
-            mail_from=settings.mail_from,
-        )
-    with console.status("Sending...", spinner="dots"):
-        sent = outbox.dispatch(db.session_factory(STATE.engine()), settings, config=config, now=now)
-    if as_json:
-        print_json({"launch": dataclasses.asdict(launched), "dispatch": dataclasses.asdict(sent)})
-        return
-    if launched.opened:
-        console.print(
-            f"Round [bold]{round_id}[/] is open. Queued {launched.tasks_queued} task email(s), "
-            f"{launched.nominations_queued} nomination request(s) and the launch summary."
-        )
-    elif launched.queued:
-        console.print(
-            f"Round [bold]{round_id}[/] was already open; queued {launched.queued} missing "
-            "message(s)."
-        )
-    else:
-        console.print(
-            f"Round [bold]{round_id}[/] was already launched; nothing new to queue "
-            f"({launched.already_queued} message(s) already in the outbox)."
-        )
-    print_dispatch(sent, as_json=False)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from audit_core import round_changes, round_view, rounds
 from audit_core.cli.common import STATE, console, print_json
-from audit_core.errors import AuditRoundError
-from audit_core.workdays import Timeline
+from audit_core.domain.errors import AuditRoundError
+
+if TYPE_CHECKING:
+    from audit_core.domain.workdays import Timeline
 
 app = typer.Typer(help="Plan a round, review and adjust it, then launch it.", no_args_is_help=True)
 
@@ -60,17 +63,14 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Select the cases of a new round and assign an auditor to each agency's part."""
-    config = STATE.config()
-    area_ids = areas.split(",") if areas else [a.id for a in config.board.areas]
-    with STATE.transaction() as session:
-        result = rounds.plan_round(
-            session,
-            config,
+    from audit_core.services.planning import plan_round
+
+    with STATE.app.unit_of_work() as uow:
+        result = plan_round(
+            uow,
             period=period,
             focus_id=focus,
-            area_ids=area_ids,
-            now=STATE.now,
-            actor=STATE.actor,
+            area_ids=areas.split(",") if areas else None,
             cases_per_area=cases,
             seed=seed,
             launch_on=_date(launch_on, "--launch-on"),
@@ -78,7 +78,7 @@ def plan(
     if as_json:
         print_json(result.to_json())
         return
-    focus_name = config.focus(result.focus_id).name
+    focus_name = STATE.app.config().focus(result.focus_id).name
     console.print(
         f"[bold green]Round {result.round_id} planned[/]: {focus_name}, "
         f"{result.cases} cases (seed {result.seed})."
@@ -114,9 +114,10 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Show a round: cases and why, auditors by agency, loads, gaps and the timeline."""
-    config = STATE.config()
-    with STATE.transaction() as session:
-        view = round_view.show_round(session, config, round_id)
+    from audit_core.services.round_view import show_round
+
+    with STATE.app.unit_of_work() as uow:
+        view = show_round(uow, round_id)
     if as_json:
         print_json(view.to_json())
         return
@@ -182,18 +183,10 @@ def swap_case(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Replace a selected case with another eligible case of the same area."""
-    config = STATE.config()
-    with STATE.transaction() as session:
-        result = round_changes.swap_case(
-            session,
-            config,
-            round_id=round_id,
-            out_ref=out_ref,
-            in_ref=in_ref,
-            area_id=area,
-            now=STATE.now,
-            actor=STATE.actor,
-        )
+    from audit_core.services.round_changes import swap_case as swap
+
+    with STATE.app.unit_of_work() as uow:
+        result = swap(uow, round_id=round_id, out_ref=out_ref, in_ref=in_ref, area_id=area)
     if as_json:
         print_json(
             {
@@ -231,18 +224,11 @@ def reassign(
     """Give one agency's audit of a case to another auditor (or clear it)."""
     if (to is None) == (not clear):
         raise AuditRoundError("Give either --to AUDITOR or --clear.")
-    config = STATE.config()
-    with STATE.transaction() as session:
-        result = round_changes.reassign(
-            session,
-            config,
-            round_id=round_id,
-            case_ref=case_ref,
-            agency_id=agency,
-            auditor_id=to,
-            area_id=area,
-            now=STATE.now,
-            actor=STATE.actor,
+    from audit_core.services.round_changes import reassign as give
+
+    with STATE.app.unit_of_work() as uow:
+        result = give(
+            uow, round_id=round_id, case_ref=case_ref, agency_id=agency, auditor_id=to, area_id=area
         )
     if as_json:
         print_json(
@@ -274,6 +260,25 @@ def launch(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Open a planned round, queue every task email and nomination request, and send them."""
-    from audit_core.cli.outbox_cmd import launch_and_dispatch
+    from audit_core.cli.outbox_cmd import print_dispatch
 
-    launch_and_dispatch(round_id, as_json)
+    launched, sent = STATE.app.launch(round_id)
+    if as_json:
+        print_json({"launch": dataclasses.asdict(launched), "dispatch": dataclasses.asdict(sent)})
+        return
+    if launched.opened:
+        console.print(
+            f"Round [bold]{round_id}[/] is open. Queued {launched.tasks_queued} task email(s), "
+            f"{launched.nominations_queued} nomination request(s) and the launch summary."
+        )
+    elif launched.queued:
+        console.print(
+            f"Round [bold]{round_id}[/] was already open; queued {launched.queued} missing "
+            "message(s)."
+        )
+    else:
+        console.print(
+            f"Round [bold]{round_id}[/] was already launched; nothing new to queue "
+            f"({launched.already_queued} message(s) already in the outbox)."
+        )
+    print_dispatch(sent, as_json=False)

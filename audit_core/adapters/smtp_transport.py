@@ -1,0 +1,182 @@
+"""Sending stored message bytes over one reused SMTP connection (``smtplib``).
+
+The messages are built with the ``emails`` package, but sent here with
+``smtplib`` so that the outbox sees the server's exact reply codes: which
+recipients were refused and why, and whether a refusal is temporary (4xx,
+a dropped connection: try again later) or permanent (5xx: stop). The bytes
+handed to the server are exactly the bytes the outbox stored.
+
+Certificates are always verified (``ssl.create_default_context()``), for
+``ssl`` and for ``starttls``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from audit_core.adapters.settings import SmtpSettings
+
+IDLE_CHECK_SECONDS = 30.0  # a connection idle longer than this is checked with NOOP first
+
+
+class SendFailure(Exception):
+    """A message was not accepted. ``temporary`` failures are tried again later."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        temporary: bool,
+        code: int | None = None,
+        refused: Mapping[str, str] | None = None,
+        connecting: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.temporary = temporary
+        self.code = code
+        self.refused = dict(refused or {})
+        self.connecting = connecting  # the server could not be reached at all
+
+
+class Transport(Protocol):
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+        """Hand ``raw`` to the server; return the refused recipients (if only some were)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return f"{code} {' '.join(text.split())}"
+
+
+def _refusal(code: int, message: bytes | str) -> SendFailure:
+    return SendFailure(
+        f"the mail server said {_reply(code, message)}", temporary=not 500 <= code < 600, code=code
+    )
+
+
+@functools.cache
+def _local_hostname() -> str:
+    return socket.getfqdn()
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on first use and reopened after a failure."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._conn: smtplib.SMTP | None = None
+        self._last_used = 0.0
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context() if s.security != "none" else None
+        conn: smtplib.SMTP
+        try:
+            if s.security == "ssl":
+                conn = smtplib.SMTP_SSL(
+                    s.host,
+                    s.port,
+                    local_hostname=_local_hostname(),
+                    timeout=s.timeout,
+                    context=context,
+                )
+            else:
+                conn = smtplib.SMTP(
+                    s.host, s.port, local_hostname=_local_hostname(), timeout=s.timeout
+                )
+            conn.ehlo()
+            if s.security == "starttls":
+                conn.starttls(context=context)
+                conn.ehlo()
+            if s.user:
+                conn.login(s.user, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendFailure(
+                f"the mail server refused the login ({_reply(exc.smtp_code, exc.smtp_error)})",
+                temporary=True,
+                code=exc.smtp_code,
+                connecting=True,
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SendFailure(
+                f"cannot connect to the mail server {s.host}:{s.port} ({exc})",
+                temporary=True,
+                connecting=True,
+            ) from exc
+        return conn
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._conn is not None and time.monotonic() - self._last_used > IDLE_CHECK_SECONDS:
+            try:
+                if self._conn.noop()[0] != 250:
+                    self._drop()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+        """Send one message; raise :class:`SendFailure` if the server did not take it.
+
+        A permanent refusal keeps the connection (the next message may be fine); any
+        other failure drops it, and the next send opens a new one.
+        """
+        conn = self._connection()
+        try:
+            refused = conn.sendmail(sender, list(recipients), raw)
+        except smtplib.SMTPRecipientsRefused as exc:  # every recipient was refused
+            reasons = {r: _reply(code, message) for r, (code, message) in exc.recipients.items()}
+            codes = [code for code, _message in exc.recipients.values()]
+            failure = SendFailure(
+                "every recipient was refused: "
+                + "; ".join(f"{r}: {t}" for r, t in reasons.items()),
+                temporary=not all(code >= 500 for code in codes),
+                code=max(codes),
+                refused=reasons,
+            )
+            self._after_failure(failure)
+            raise failure from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            failure = _refusal(exc.smtp_code, exc.smtp_error)
+            self._after_failure(failure)
+            raise failure from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise SendFailure(
+                f"the connection to the mail server failed ({exc or type(exc).__name__})",
+                temporary=True,
+            ) from exc
+        self._last_used = time.monotonic()
+        return {r: _reply(code, message) for r, (code, message) in refused.items()}
+
+    def _after_failure(self, failure: SendFailure) -> None:
+        """After a permanent refusal, keep the connection (smtplib has reset the transaction);
+        after a temporary one (the server may be in trouble), open a new one next time."""
+        if failure.temporary or self._conn is None or self._conn.sock is None:
+            self._drop()
+        else:
+            self._last_used = time.monotonic()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._conn.quit()
+        self._drop()

@@ -1,0 +1,231 @@
+"""The composition root: settings become the engine, the configuration, the clock and the actor.
+
+Every entry point (the CLI, the flows, and later the portal and the scheduler)
+starts here::
+
+    app = bootstrap.App()            # settings from the environment
+    with app.unit_of_work() as uow:  # one transaction, committed on success
+        plan_round(uow, ...)
+
+:class:`App` is the one place that knows which adapter serves which need: it
+opens the database, reads the configuration, gives the use cases a composer
+for their email, and runs the dispatcher with the SMTP transport. It also holds
+the few sequences every entry point shares, such as "launch, then dispatch".
+Every part (the database, the mail stack, the migrations, the register reader)
+is imported when first used, so ``auditround --help`` and light commands start
+at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audit_core.adapters.clock import current_time
+from audit_core.adapters.settings import Settings, SmtpSettings, login_name, mail_from_env
+from audit_core.domain.errors import AuditRoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from audit_core.adapters.dispatcher import Claimed, DispatchResult
+    from audit_core.adapters.smtp_transport import Transport
+    from audit_core.domain.policy import BoardConfig
+    from audit_core.services.launch import LaunchResult
+    from audit_core.services.ports import Mail
+    from audit_core.services.register_import import ImportResult
+    from audit_core.services.unit_of_work import UnitOfWork
+
+DISPATCHER = "dispatcher"
+
+
+class App:
+    """One process's wiring. Parts not given are made from ``settings`` when first needed."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        config: BoardConfig | None = None,
+        engine: Engine | None = None,
+        smtp: SmtpSettings | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self._config, self._engine, self._smtp = config, engine, smtp
+        if clock is None:
+            current_time(self.settings.now)  # a wrong --now is reported before anything runs
+        self._clock = clock or (lambda: current_time(self.settings.now))
+
+    @classmethod
+    def from_env(cls, **overrides: str | None) -> App:
+        """The application the environment describes; options given here win over it
+        (``config``, ``database_url``, ``now``, ``actor``)."""
+        given = {key: value for key, value in overrides.items() if value}
+        return cls(Settings.model_validate(given) if given else Settings())
+
+    # --- the parts ---------------------------------------------------------------------
+
+    @property
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    @property
+    def actor(self) -> str:
+        return self.settings.actor or f"cli:{login_name()}"
+
+    def config(self) -> BoardConfig:
+        if self._config is None:
+            from audit_core.adapters.config import load_config
+
+            self._config = load_config(self.settings.config)
+        return self._config
+
+    def engine(self, *, migrated: bool = True) -> Engine:
+        from audit_core.adapters import db
+
+        if self._engine is None:
+            self._engine = db.make_engine(self.settings.database_url)
+        if migrated and not db.is_migrated(self._engine):
+            raise AuditRoundError(
+                "The database has not been set up yet: run 'auditround db upgrade' first."
+            )
+        return self._engine
+
+    def smtp(self) -> SmtpSettings:
+        """The mail settings (read from the environment the first time)."""
+        if self._smtp is None:
+            self._smtp = mail_from_env()
+        return self._smtp
+
+    def mail(self, *, links: bool = True) -> Mail:
+        """What the use cases need to write email: refused unless a sender is set, and (for
+        email with secure links) the public address the links start with."""
+        from audit_core.adapters.mail_render import EmailComposer
+        from audit_core.services.ports import Mail
+
+        smtp = self.smtp()
+        if links:
+            smtp.check_composing()
+        else:
+            smtp.check_sender()
+        return Mail(EmailComposer(), smtp.mail_from, smtp.public_url)
+
+    @contextmanager
+    def unit_of_work(self, *, mail: bool = False, actor: str | None = None) -> Iterator[UnitOfWork]:
+        """One transaction for one use case: committed if it returns, rolled back if it raises."""
+        from audit_core.adapters import db
+        from audit_core.services.unit_of_work import UnitOfWork
+
+        config, outgoing = self.config(), self.mail() if mail else None
+        with db.transaction(self.engine()) as session:
+            yield UnitOfWork(session, config, self.now, actor or self.actor, outgoing)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    # --- what every entry point does the same way -----------------------------------------
+
+    def upgrade_database(self) -> str | None:
+        """Create the database or apply new migrations; the schema revision after."""
+        from audit_core.adapters import db
+
+        engine = self.engine(migrated=False)
+        db.upgrade(engine)
+        return db.current_revision(engine)
+
+    def database_revision(self) -> str | None:
+        from audit_core.adapters import db
+
+        return db.current_revision(self.engine(migrated=False))
+
+    def database_label(self) -> str:
+        return self.engine(migrated=False).url.render_as_string(hide_password=True)
+
+    def import_register(self, path: Path | str) -> ImportResult:
+        """Read and check a register file, then import it in one transaction (all or nothing)."""
+        from audit_core.adapters.register_file import read_register
+        from audit_core.services.register_import import import_register
+
+        parsed = read_register(path, self.config(), now=self.now)
+        with self.unit_of_work() as uow:
+            return import_register(uow, parsed)
+
+    def dispatch(
+        self,
+        *,
+        limit: int | None = None,
+        transport: Transport | None = None,
+        worker: str | None = None,
+    ) -> DispatchResult:
+        """Send what is due in the outbox; a message refused for good alerts the business unit."""
+        from audit_core.adapters.dispatcher import dispatch
+        from audit_core.adapters.smtp_transport import SmtpTransport
+
+        self.smtp().check_sender()  # the notice of a message given up on needs a sender
+        owned = transport is None
+        if transport is None:
+            self.smtp().check_sending()
+            transport = SmtpTransport(self.smtp())
+        try:
+            return dispatch(
+                self.engine(),
+                transport,
+                policy=self.config().board.outbox,
+                clock=self._clock,
+                on_failure=self._report_failure,
+                worker=worker,
+                limit=limit,
+            )
+        finally:
+            if owned:
+                transport.close()
+
+    def _report_failure(
+        self, session: Session, claimed: Claimed, error: str, now: dt.datetime
+    ) -> bool:
+        from audit_core.services.outbox import Undelivered, report_failure
+        from audit_core.services.unit_of_work import UnitOfWork
+
+        uow = UnitOfWork(session, self.config(), now, DISPATCHER, self.mail(links=False))
+        failed = Undelivered(
+            claimed.id,
+            claimed.kind,
+            claimed.recipients,
+            claimed.subject,
+            claimed.attempts,
+            error,
+            claimed.round_id,
+        )
+        return report_failure(uow, failed)
+
+    def launch(
+        self, round_id: str, *, actor: str | None = None
+    ) -> tuple[LaunchResult, DispatchResult]:
+        """Open the round and queue its emails in one transaction, then send them."""
+        from audit_core.services.launch import launch_round
+
+        self.smtp().check_sending()
+        with self.unit_of_work(mail=True, actor=actor) as uow:
+            launched = launch_round(uow, round_id)
+        return launched, self.dispatch()
+
+    def write_due(self, directory: Path, *, limit: int | None = None) -> list[Path]:
+        """A dry run: write each message that is due to ``<id>-<kind>.eml``; change nothing."""
+        from audit_core.adapters import db
+        from audit_core.services.outbox import due_messages
+
+        with db.transaction(self.engine()) as session:
+            due = due_messages(session, now=self.now, limit=limit)
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for message in due:
+            path = directory / f"{message.id:06d}-{message.kind}.eml"
+            path.write_bytes(message.raw)
+            written.append(path)
+        return written

@@ -1,0 +1,489 @@
+"""The data model (SQLAlchemy 2, typed ORM).
+
+Reference data (areas, agencies, people) is mirrored from the configuration
+by :func:`audit_core.services.reference.sync_reference_data`; the register (cases and
+their agency involvement) comes from imports; everything else is made by the
+round's use cases. No table holds a child's name, birth date, NHS number or
+address: a case is known by its pseudonymous reference within its area.
+
+Datetimes are stored as naive UTC and returned timezone-aware (UTC).
+
+A round's and an assignment's status change only through their methods
+(:meth:`AuditRound.open`, :meth:`Assignment.give_to`, :meth:`Assignment.task_sent`),
+which refuse a step the life cycle does not allow with a business error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from audit_core.domain.errors import InvalidState
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class RoundStatus(enum.StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    MODERATION = "moderation"
+    BRIEFING = "briefing"
+    CLOSED = "closed"
+
+
+class AssignmentStatus(enum.StrEnum):
+    UNFILLED = "unfilled"  # no eligible auditor: the agency lead is asked to nominate
+    ASSIGNED = "assigned"  # planned, not yet sent
+    SENT = "sent"  # task queued to the auditor
+    DECLINED = "declined"  # the auditor declined; the business unit reassigns
+    SUBMITTED = "submitted"  # the return is in
+
+
+# The steps each life cycle allows: status -> the statuses it may move to.
+ROUND_STEPS: dict[str, frozenset[str]] = {
+    RoundStatus.PLANNED: frozenset({RoundStatus.OPEN}),
+    RoundStatus.OPEN: frozenset({RoundStatus.MODERATION}),
+    RoundStatus.MODERATION: frozenset({RoundStatus.BRIEFING}),
+    RoundStatus.BRIEFING: frozenset({RoundStatus.CLOSED}),
+    RoundStatus.CLOSED: frozenset(),
+}
+ASSIGNMENT_STEPS: dict[str, frozenset[str]] = {
+    AssignmentStatus.UNFILLED: frozenset({AssignmentStatus.ASSIGNED}),
+    AssignmentStatus.ASSIGNED: frozenset(
+        {AssignmentStatus.ASSIGNED, AssignmentStatus.UNFILLED, AssignmentStatus.SENT}
+    ),
+    AssignmentStatus.SENT: frozenset({AssignmentStatus.DECLINED, AssignmentStatus.SUBMITTED}),
+    AssignmentStatus.DECLINED: frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.UNFILLED}),
+    AssignmentStatus.SUBMITTED: frozenset(),
+}
+
+
+class ReturnStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class BriefingStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    ISSUED = "issued"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a dispatcher
+    SENT = "sent"
+    FAILED = "failed"  # permanently refused, or out of attempts
+
+
+def _enum(cls: type[enum.StrEnum]) -> String:
+    return String(max(len(m.value) for m in cls))
+
+
+# --- reference data ------------------------------------------------------------
+
+
+class Area(Base):
+    __tablename__ = "area"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(32))
+    areas: Mapped[list[Any]] = mapped_column(default=list)
+    lead_name: Mapped[str] = mapped_column(String(200))
+    lead_email: Mapped[str] = mapped_column(String(254))
+
+
+class Person(Base):
+    """An auditor (the business unit's contacts and agency leads live on Board/Agency)."""
+
+    __tablename__ = "person"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    areas: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    practitioner_ids: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    agency: Mapped[Agency] = relationship()
+
+
+# --- the register ------------------------------------------------------------------
+
+
+class CaseFile(Base):
+    """A case known to the partnership, by pseudonymous reference only."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (UniqueConstraint("area_id", "reference", name="uq_case_file_area_reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("area.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    age_band: Mapped[str] = mapped_column(String(32))
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    opened_on: Mapped[dt.date | None] = mapped_column(Date)
+    last_activity_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    last_audited_on: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    involvements: Mapped[list[CaseInvolvement]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseInvolvement.agency_id"
+    )
+
+
+class CaseInvolvement(Base):
+    """One agency's involvement in a case, with the practitioners who worked on it."""
+
+    __tablename__ = "case_involvement"
+    __table_args__ = (
+        UniqueConstraint("case_id", "agency_id", name="uq_case_involvement_case_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), index=True)
+    practitioner_ids: Mapped[list[Any]] = mapped_column(default=list)
+
+    case: Mapped[CaseFile] = relationship(back_populates="involvements")
+
+
+# --- a round ---------------------------------------------------------------------------
+
+
+class AuditRound(Base):
+    __tablename__ = "audit_round"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the period, e.g. 2026-H1
+    focus_id: Mapped[str] = mapped_column(String(64))
+    areas: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(_enum(RoundStatus), default=RoundStatus.PLANNED)
+    seed: Mapped[int] = mapped_column(Integer)
+    cases_requested: Mapped[dict[str, Any]] = mapped_column(default=dict)  # area id -> cases
+    audit_tool_id: Mapped[str] = mapped_column(String(64))
+    audit_tool_version: Mapped[int] = mapped_column(Integer)
+    launch_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    audit_day_on: Mapped[dt.date] = mapped_column(Date)
+    briefing_due_on: Mapped[dt.date] = mapped_column(Date)
+    planned_at: Mapped[dt.datetime]
+    planned_by: Mapped[str] = mapped_column(String(200))
+    launched_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    cases: Mapped[list[RoundCase]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="RoundCase.id"
+    )
+
+    def _move_to(self, status: RoundStatus) -> None:
+        if status not in ROUND_STEPS[self.status]:
+            raise InvalidState(f"Round {self.id} is {self.status}: it cannot become {status}.")
+        self.status = status
+
+    def require_planned(self) -> None:
+        """Cases and auditors may be changed only while the round is in planning."""
+        if self.status != RoundStatus.PLANNED:
+            raise InvalidState(
+                f"Round {self.id} is {self.status}, no longer in planning: its cases and "
+                "auditors can only be changed before it is launched."
+            )
+
+    def open(self, now: dt.datetime) -> None:
+        """Launch: the round moves from planned to open."""
+        if self.status not in (RoundStatus.PLANNED, RoundStatus.OPEN):
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: only a planned round can be launched."
+            )
+        self._move_to(RoundStatus.OPEN)
+        self.launched_at = now
+
+
+class RoundCase(Base):
+    """A case selected for a round, with why it was eligible and its stratum."""
+
+    __tablename__ = "round_case"
+    __table_args__ = (UniqueConstraint("round_id", "case_id", name="uq_round_case_round_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"))
+    area_id: Mapped[str] = mapped_column(ForeignKey("area.id"))
+    stratum: Mapped[str] = mapped_column(String(128))
+    rationale: Mapped[str] = mapped_column(Text)
+    selected_at: Mapped[dt.datetime]
+
+    round: Mapped[AuditRound] = relationship(back_populates="cases")
+    case: Mapped[CaseFile] = relationship()
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="round_case", cascade="all, delete-orphan", order_by="Assignment.agency_id"
+    )
+
+
+class Assignment(Base):
+    """One agency's audit of one selected case, by one auditor."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("round_case_id", "agency_id", name="uq_assignment_round_case_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_case_id: Mapped[int] = mapped_column(ForeignKey("round_case.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    auditor_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"), index=True)
+    status: Mapped[str] = mapped_column(_enum(AssignmentStatus), default=AssignmentStatus.ASSIGNED)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[dt.datetime | None]
+    submitted_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]
+
+    round_case: Mapped[RoundCase] = relationship(back_populates="assignments")
+    auditor: Mapped[Person | None] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+    def _move_to(self, status: AssignmentStatus, now: dt.datetime) -> None:
+        if status not in ASSIGNMENT_STEPS[self.status]:
+            raise InvalidState(
+                f"The {self.agency_id} audit is {self.status}: it cannot become {status}."
+            )
+        self.status = status
+        self.updated_at = now
+
+    def give_to(self, auditor_id: str | None, now: dt.datetime) -> None:
+        """Give the audit to an auditor, or leave it unfilled (``None``)."""
+        self._move_to(AssignmentStatus.ASSIGNED if auditor_id else AssignmentStatus.UNFILLED, now)
+        self.auditor_id = auditor_id
+
+    def task_sent(self, token_hash: str, now: dt.datetime) -> None:
+        """The task email is queued, carrying the link whose token hashes to ``token_hash``."""
+        self._move_to(AssignmentStatus.SENT, now)
+        self.token_hash = token_hash
+        self.sent_at = now
+
+
+class AuditReturn(Base):
+    """An auditor's answers, validated against the audit tool version of the round."""
+
+    __tablename__ = "audit_return"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), unique=True)
+    audit_tool_id: Mapped[str] = mapped_column(String(64))
+    audit_tool_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(_enum(ReturnStatus), default=ReturnStatus.DRAFT)
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # section id -> grade, notes
+    overall_grade: Mapped[str | None] = mapped_column(String(64))
+    strengths: Mapped[list[Any]] = mapped_column(default=list)  # [{theme, text}]
+    lessons: Mapped[list[Any]] = mapped_column(default=list)  # [{theme, text}]
+    immediate_concern: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]
+
+
+class Finding(Base):
+    """A moderated, collated strength or lesson of a round, tagged with a theme."""
+
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # strength | lesson
+    theme_id: Mapped[str] = mapped_column(String(64))
+    key_phrase: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    case_refs: Mapped[list[Any]] = mapped_column(default=list)
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class Briefing(Base):
+    __tablename__ = "briefing"
+    __table_args__ = (UniqueConstraint("round_id", "version", name="uq_briefing_round_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(_enum(BriefingStatus), default=BriefingStatus.DRAFT)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    html: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    approved_at: Mapped[dt.datetime | None]
+    issued_at: Mapped[dt.datetime | None]
+
+
+class Action(Base):
+    """A SMART action arising from a lesson, owned by a person in an agency."""
+
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"))
+    text: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str] = mapped_column(String(200))
+    owner_email: Mapped[str] = mapped_column(String(254))
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agency.id"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(_enum(ActionStatus), default=ActionStatus.OPEN)
+    rag: Mapped[str] = mapped_column(String(8), default="amber")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    updates: Mapped[list[ActionUpdate]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="ActionUpdate.id"
+    )
+
+
+class ActionUpdate(Base):
+    __tablename__ = "action_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(_enum(ActionStatus))
+    rag: Mapped[str] = mapped_column(String(8))
+
+    action: Mapped[Action] = relationship(back_populates="updates")
+
+
+# --- mail and the audit trail ---------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """An email, rendered once at queue time and kept byte for byte as sent.
+
+    The bytes live in :class:`OutboxBody`, written once: the dispatcher changes this
+    row two or three times per message, and a small row is cheap to change.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # task | nomination | launch_summary | ...
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sender: Mapped[str] = mapped_column(String(254))
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(300))
+    round_id: Mapped[str | None] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("action.id"))
+    status: Mapped[str] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    refused_recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    queued_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    body: Mapped[OutboxBody] = relationship()
+
+    @property
+    def raw(self) -> bytes:
+        """The RFC 5322 bytes, exactly as the server receives them."""
+        return self.body.raw
+
+
+class OutboxBody(Base):
+    """The stored bytes of one outbox message; written when it is queued, never changed."""
+
+    __tablename__ = "outbox_body"
+
+    id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # RFC 5322 bytes
+
+
+class AuditEvent(Base):
+    """Append-only: who did what, when, to which object (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(200))
+    round_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,142 @@
+"""One small builder per kind of email: the plain data its templates get, and who it goes to.
+
+Templates never touch the database: a builder reads what it needs from rows
+already loaded and hands over plain values (strings, dates, lists, dicts).
+An email names the case by its pseudonymous reference, the area, the agency
+and the focus, and nothing else about the child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from audit_core.domain.models import Assignment, AuditRound
+from audit_core.domain.policy import BoardConfig
+from audit_core.services.ports import CalendarEntry, Letter
+
+
+def business_unit(config: BoardConfig) -> dict[str, str]:
+    unit = config.board.business_unit
+    return {"name": unit.name, "email": unit.email, "phone": unit.phone}
+
+
+def _unit_address(config: BoardConfig) -> tuple[str, str]:
+    unit = config.board.business_unit
+    return (unit.name, unit.email)
+
+
+def round_facts(config: BoardConfig, audit_round: AuditRound) -> dict[str, Any]:
+    """What every email about a round says: the board, the round, its focus, the audit day."""
+    return {
+        "board_name": config.board.name,
+        "business_unit": business_unit(config),
+        "round_id": audit_round.id,
+        "focus_name": config.focus(audit_round.focus_id).name,
+        "audit_day_on": audit_round.audit_day_on,
+    }
+
+
+def case_facts(
+    round_context: dict[str, Any], assignment: Assignment, area_names: dict[str, str]
+) -> dict[str, Any]:
+    """The round's facts and one agency's part in one case (by reference only)."""
+    area_id = assignment.round_case.area_id
+    return {
+        **round_context,
+        "case_ref": assignment.round_case.case.reference,
+        "area_name": area_names.get(area_id, area_id),
+        "agency_name": assignment.agency.name,
+        "due_on": assignment.due_on,
+    }
+
+
+def task(config: BoardConfig, facts: dict[str, Any], assignment: Assignment, link: str) -> Letter:
+    """The auditor's task: the case, the dates, the secure link, and a calendar file."""
+    auditor = assignment.auditor
+    assert auditor is not None
+    return Letter(
+        template="task",
+        context={
+            **facts,
+            "auditor_name": auditor.name,
+            "link": link,
+            "audit_tool_name": config.audit_tool.name,
+            "sections": [s.title for s in config.audit_tool.sections],
+        },
+        to=[(auditor.name, auditor.email)],
+        reply_to=_unit_address(config),
+        calendar=task_calendar(facts),
+    )
+
+
+def task_calendar(facts: dict[str, Any]) -> tuple[CalendarEntry, ...]:
+    """The return's deadline and the audit day, as two all-day entries."""
+    return (
+        CalendarEntry(
+            key="due",
+            day=facts["due_on"],
+            summary=f"Case audit return due: {facts['case_ref']} ({facts['focus_name']})",
+            description=(
+                f"Submit your audit of case {facts['case_ref']} for {facts['agency_name']}. "
+                "The link to the audit is in the task email."
+            ),
+        ),
+        CalendarEntry(
+            key="audit-day",
+            day=facts["audit_day_on"],
+            summary=f"Case audit day: round {facts['round_id']} ({facts['focus_name']})",
+            description=f"The multi-agency audit day of round {facts['round_id']}.",
+        ),
+    )
+
+
+def nomination(config: BoardConfig, facts: dict[str, Any], assignment: Assignment) -> Letter:
+    """The agency lead is asked to nominate an auditor for a slot nobody could take."""
+    agency = assignment.agency
+    return Letter(
+        template="nomination",
+        context={**facts, "lead_name": agency.lead_name},
+        to=[(agency.lead_name, agency.lead_email)],
+        reply_to=_unit_address(config),
+    )
+
+
+def launch_summary(
+    config: BoardConfig,
+    round_context: dict[str, Any],
+    *,
+    launched_on: dt.date,
+    area_names: list[str],
+    due_on: dt.date,
+    case_count: int,
+    tasks: list[dict[str, str]],
+    nominations: list[dict[str, str]],
+) -> Letter:
+    """The business unit's summary of a launch: who got a task, who was asked to nominate."""
+    return Letter(
+        template="launch_summary",
+        context={
+            **round_context,
+            "launched_on": launched_on,
+            "area_names": area_names,
+            "due_on": due_on,
+            "case_count": case_count,
+            "tasks": tasks,
+            "nominations": nominations,
+        },
+        to=[_unit_address(config)],
+    )
+
+
+def delivery_alert(config: BoardConfig, failed: dict[str, Any]) -> Letter:
+    """The business unit is told that an email could not be delivered."""
+    return Letter(
+        template="outbox_alert",
+        context={
+            "board_name": config.board.name,
+            "business_unit": business_unit(config),
+            "failed": failed,
+        },
+        to=[_unit_address(config)],
+    )

@@ -1,0 +1,200 @@
+"""The look-ups the use cases share: rounds, their cases and assignments, candidates, auditors.
+
+Plain reads over the unit of work's session; nothing here changes a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.expression import ColumnElement
+
+from audit_core.domain.assignment import Auditor
+from audit_core.domain.errors import NotFound, PlanningError
+from audit_core.domain.models import (
+    Area,
+    Assignment,
+    AssignmentStatus,
+    AuditEvent,
+    AuditRound,
+    CaseFile,
+    CaseInvolvement,
+    Person,
+    RoundCase,
+    RoundStatus,
+)
+from audit_core.domain.periods import parse_period
+from audit_core.domain.selection import Candidate, Involvement
+
+
+def get_round(session: Session, round_id: str) -> AuditRound:
+    audit_round = session.get(AuditRound, parse_period(round_id))
+    if audit_round is None:
+        raise NotFound(f"There is no round {round_id}: it has not been planned.")
+    return audit_round
+
+
+def find_round_case(
+    session: Session, audit_round: AuditRound, reference: str, area_id: str | None = None
+) -> RoundCase:
+    """The round's case with this reference (the area is needed only if it is ambiguous)."""
+    query = (
+        select(RoundCase)
+        .join(CaseFile, CaseFile.id == RoundCase.case_id)
+        .where(RoundCase.round_id == audit_round.id, CaseFile.reference == reference)
+    )
+    if area_id is not None:
+        query = query.where(RoundCase.area_id == area_id)
+    found = list(session.scalars(query))
+    if not found:
+        raise NotFound(f"Case {reference} is not in round {audit_round.id}.")
+    if len(found) > 1:
+        areas = ", ".join(sorted(rc.area_id for rc in found))
+        raise PlanningError(
+            f"Case reference {reference} is in round {audit_round.id} in several areas "
+            f"({areas}); say which area is meant.",
+            missing="area",
+        )
+    return found[0]
+
+
+def load_candidates(
+    session: Session,
+    *,
+    area_ids: Iterable[str],
+    categories: Iterable[str] | None = None,
+    references: Iterable[str] | None = None,
+    active_since: dt.date | None = None,
+) -> list[Candidate]:
+    """The register's cases in these areas (optionally only some categories or references,
+    or only those with activity on or after ``active_since``).
+
+    Plain column queries (cases, then their involvements), not ORM objects: a register
+    can hold a hundred thousand cases.
+    """
+    area_ids = list(area_ids)
+    conditions: list[ColumnElement[bool]] = [CaseFile.area_id.in_(area_ids)]
+    if categories is not None:
+        conditions.append(CaseFile.category.in_(list(categories)))
+    if references is not None:
+        conditions.append(CaseFile.reference.in_(list(references)))
+    if active_since is not None:
+        conditions.append(CaseFile.last_activity_on >= active_since)
+    in_rounds: dict[int, str] = {
+        case_id: round_id
+        for case_id, round_id in session.execute(
+            select(RoundCase.case_id, RoundCase.round_id)
+            .join(AuditRound, AuditRound.id == RoundCase.round_id)
+            .where(AuditRound.status != RoundStatus.CLOSED, RoundCase.area_id.in_(area_ids))
+        )
+    }
+    involvements: dict[int, list[Involvement]] = defaultdict(list)
+    for case_id, agency_id, practitioner_ids in session.execute(
+        select(CaseInvolvement.case_id, CaseInvolvement.agency_id, CaseInvolvement.practitioner_ids)
+        .join(CaseFile, CaseFile.id == CaseInvolvement.case_id)
+        .where(*conditions)
+        .order_by(CaseInvolvement.case_id, CaseInvolvement.agency_id)
+    ):
+        involvements[case_id].append(Involvement(agency_id, frozenset(practitioner_ids or ())))
+    rows = session.execute(
+        select(
+            CaseFile.id,
+            CaseFile.reference,
+            CaseFile.area_id,
+            CaseFile.category,
+            CaseFile.age_band,
+            CaseFile.flags,
+            CaseFile.last_activity_on,
+            CaseFile.last_audited_on,
+        ).where(*conditions)
+    )
+    return [
+        Candidate(
+            case_id=row.id,
+            reference=row.reference,
+            area_id=row.area_id,
+            category=row.category,
+            age_band=row.age_band,
+            flags=frozenset(row.flags or ()),
+            last_activity_on=row.last_activity_on,
+            last_audited_on=row.last_audited_on,
+            involvements=tuple(involvements.get(row.id, ())),
+            in_round=in_rounds.get(row.id),
+        )
+        for row in rows
+    ]
+
+
+def round_auditors(
+    session: Session, round_id: str, *, except_assignment: int | None = None
+) -> list[Auditor]:
+    """Every auditor, with the cases they already hold in this round."""
+    held_query = (
+        select(Assignment.auditor_id, func.count())
+        .join(RoundCase, RoundCase.id == Assignment.round_case_id)
+        .where(
+            RoundCase.round_id == round_id,
+            Assignment.auditor_id.is_not(None),
+            Assignment.status != AssignmentStatus.DECLINED,
+        )
+        .group_by(Assignment.auditor_id)
+    )
+    if except_assignment is not None:
+        held_query = held_query.where(Assignment.id != except_assignment)
+    held: dict[str, int] = {k: int(v) for k, v in session.execute(held_query).all() if k}
+    return [
+        Auditor(
+            id=person.id,
+            agency_id=person.agency_id,
+            areas=frozenset(person.areas or ()),
+            capacity=person.capacity,
+            held=held.get(person.id, 0),
+            practitioner_ids=frozenset(person.practitioner_ids or ()),
+            active=person.active,
+        )
+        for person in session.scalars(select(Person).order_by(Person.id))
+    ]
+
+
+def removed_case_ids(session: Session, round_id: str) -> set[int]:
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.round_id == round_id, AuditEvent.action == "case_removed"
+        )
+    )
+    return {int(e.details["case_id"]) for e in events if "case_id" in e.details}
+
+
+def round_assignments(session: Session, round_id: str) -> list[Assignment]:
+    """Every assignment of the round, with its case, agency and auditor loaded."""
+    return list(
+        session.scalars(
+            select(Assignment)
+            .join(RoundCase, Assignment.round_case_id == RoundCase.id)
+            .where(RoundCase.round_id == round_id)
+            .order_by(RoundCase.id, Assignment.agency_id)
+            .options(
+                selectinload(Assignment.round_case).selectinload(RoundCase.case),
+                selectinload(Assignment.agency),
+                selectinload(Assignment.auditor),
+            )
+        )
+    )
+
+
+def area_names(session: Session) -> dict[str, str]:
+    return {area.id: area.name for area in session.scalars(select(Area))}
+
+
+def practitioners_on(session: Session, case_id: int, agency_id: str) -> frozenset[str]:
+    """The ids of the agency's practitioners who worked on the case (for conflicts of interest)."""
+    found = session.scalar(
+        select(CaseInvolvement.practitioner_ids).where(
+            CaseInvolvement.case_id == case_id, CaseInvolvement.agency_id == agency_id
+        )
+    )
+    return frozenset(found or ())

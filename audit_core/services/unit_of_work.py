@@ -1,0 +1,91 @@
+"""The unit of work a use case runs in: one transaction, the time, who acts, the policy.
+
+Every use case takes a :class:`UnitOfWork` and plain values. The caller (a CLI
+command, a flow, a web request, a test) owns the transaction: it commits or
+rolls back the ``session`` when the use case returns. :meth:`UnitOfWork.record`
+adds the audit event of a change to that same transaction, so a change and its
+event are kept or lost together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from audit_core.domain.errors import MailError
+from audit_core.domain.models import AuditEvent
+from audit_core.domain.policy import BoardConfig
+from audit_core.domain.workdays import london_date
+from audit_core.services.ports import Mail
+
+
+@dataclass
+class UnitOfWork:
+    session: Session
+    config: BoardConfig
+    now: dt.datetime
+    actor: str
+    mail: Mail | None = None  # only the use cases that queue email need it
+
+    @property
+    def today(self) -> dt.date:
+        return london_date(self.now)
+
+    def mailer(self) -> Mail:
+        if self.mail is None:
+            raise MailError("Email cannot be written: the sender and public address are not set.")
+        return self.mail
+
+    def record(
+        self,
+        action: str,
+        object_type: str,
+        object_id: str | int,
+        *,
+        round_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Add the audit event of a change; it commits (or not) with the change."""
+        event = AuditEvent(
+            at=self.now,
+            actor=self.actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            round_id=round_id,
+            details=details or {},
+        )
+        self.session.add(event)
+        return event
+
+    def record_many(
+        self,
+        action: str,
+        object_type: str,
+        events: Sequence[tuple[str | int, dict[str, Any]]],
+        *,
+        round_id: str | None = None,
+    ) -> int:
+        """Add many events of one kind, as (object id, details), in one bulk INSERT."""
+        if events:
+            self.session.execute(
+                insert(AuditEvent.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "at": self.now,
+                        "actor": self.actor,
+                        "action": action,
+                        "object_type": object_type,
+                        "object_id": str(object_id),
+                        "round_id": round_id,
+                        "details": details,
+                    }
+                    for object_id, details in events
+                ],
+            )
+        return len(events)
