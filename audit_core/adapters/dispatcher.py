@@ -4,29 +4,33 @@
 
 1. Find the due messages, a batch of ids at a time: queued and due, or left in
    ``sending`` by a dispatcher whose lease ran out (it died mid-send).
-2. Claim the first with a conditional update, so that of two dispatchers only
-   one wins it; commit.
+2. Claim one with a conditional update, so that of two dispatchers only one
+   wins it; commit.
 3. Send its stored bytes over the reused SMTP connection.
 4. Mark it, fenced: only while this run still holds the claim (a run that lost
    it, because it ran past the lease and another dispatcher took the message
    over, logs that and leaves the message alone). Sent; or queued again after a
    temporary failure, with a doubling wait; or failed for good, with an alert
-   queued for the business unit in the same transaction. In that same short
-   transaction the next message is claimed (step 2).
+   queued for the business unit in the same transaction.
 
-At any moment at most one message has been accepted by the server and not yet
-marked; a crash there sends that one again after the lease, with the same
-Message-ID. The clock is read at each claim and each mark.
+The database work is done while the server is busy, in short transactions of
+its own: the next message is claimed while the server takes in this one's
+content, and this one's mark is committed while the server answers the next
+one's MAIL FROM, so before the next content goes out. At any moment at most one
+message has been accepted by the server and not yet marked; a crash there
+sends that one again after the lease, with the same Message-ID. The clock is
+read at each claim and each mark.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,22 +105,37 @@ def dispatch(
     result = DispatchResult()
     with engine.connect() as conn:
         run = _Run(conn, worker or worker_name(), policy, clock, on_failure, result, limit)
-        with conn.begin():
-            claimed = run.claim_next()
-        while claimed is not None:
-            try:
-                refused = transport.send(claimed.sender, claimed.recipients, claimed.raw)
-            except SendFailure as failure:
-                with conn.begin():
-                    run.mark_failed(claimed, failure)
-                    claimed = None if failure.connecting else run.claim_next()
-                if failure.connecting:  # nothing was sent, and nothing else can be
-                    result.stopped = failure.detail
-            else:
-                with conn.begin():
-                    run.mark_sent(claimed, refused)
-                    claimed = run.claim_next()
+        try:
+            _send_all(run, transport)
+        except BaseException:
+            with contextlib.suppress(Exception):  # what was accepted is marked, if it can be
+                run.commit_mark()
+                run.release_ahead()
+            raise
+        run.commit_mark()
     return result
+
+
+def _send_all(run: _Run, transport: Transport) -> None:
+    claimed = run.claim_next()
+    while claimed is not None:
+        try:
+            refused = transport.send(
+                claimed.sender,
+                claimed.recipients,
+                claimed.raw,
+                while_envelope=run.commit_mark,
+                while_content=run.claim_ahead,
+            )
+        except SendFailure as failure:
+            run.mark_failed(claimed, failure)
+            if failure.connecting:  # nothing was sent, and nothing else can be
+                run.result.stopped = failure.detail
+                run.release_ahead()
+                return
+        else:
+            run.sent(claimed, refused)
+        claimed = run.next_claimed()
 
 
 # The statements of the loop are built once (it runs them for every message), so that
@@ -187,12 +206,54 @@ class _Run:
         self.batch: list[int] = []  # due ids not tried yet, in reverse order
         self.after = 0  # the last id tried
         self.tried = 0
+        self.ahead: Claimed | None = None  # claimed while the message before it was sent
+        self.unmarked: tuple[Claimed, dict[str, str]] | None = None  # accepted, mark to commit
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A short transaction that first marks the message accepted just before, if any."""
+        with self.conn.begin():
+            if self.unmarked is not None:
+                self._mark_sent(*self.unmarked)
+                self.unmarked = None
+            yield
+
+    def commit_mark(self) -> None:
+        """Commit the mark of the message accepted just before, if it is not committed yet."""
+        if self.unmarked is not None:
+            with self.transaction():
+                pass
+
+    def sent(self, claimed: Claimed, refused: Mapping[str, str]) -> None:
+        """The server accepted it: its mark is committed before the next content goes out."""
+        self.unmarked = (claimed, dict(refused))
+
+    def claim_ahead(self) -> None:
+        """While a message is being sent, claim the one to send after it."""
+        self.ahead = self.claim_next()
+
+    def next_claimed(self) -> Claimed | None:
+        """The message claimed during the last send, or else the next one, claimed now."""
+        claimed, self.ahead = self.ahead, None
+        return claimed if claimed is not None else self.claim_next()
+
+    def release_ahead(self) -> None:
+        """Give back the message claimed ahead and never sent: it is due again at once."""
+        claimed, self.ahead = self.ahead, None
+        if claimed is not None:
+            with self.transaction():
+                values = {"status": OutboxStatus.QUEUED, "attempts": claimed.attempts - 1}
+                self._fenced(claimed, update(_t).where(_HELD).values(**values), {})
 
     def _times(self, now: dt.datetime) -> dict[str, dt.datetime]:
         return {"now": now, "stale": now - dt.timedelta(seconds=self.policy.lease_seconds)}
 
     def claim_next(self) -> Claimed | None:
         """Claim the next due message, skipping those another dispatcher holds (steps 1-2)."""
+        with self.transaction():
+            return self._claim_next()
+
+    def _claim_next(self) -> Claimed | None:
         while self.limit is None or self.tried < self.limit:
             now = self.clock()
             if not self.batch:
@@ -253,7 +314,7 @@ class _Run:
             },
         )
 
-    def mark_sent(self, claimed: Claimed, refused: Mapping[str, str]) -> None:
+    def _mark_sent(self, claimed: Claimed, refused: Mapping[str, str]) -> None:
         now = self.clock()
         if not self._fenced(claimed, _MARK_SENT, {"now": now, "refused": dict(refused)}):
             return
@@ -265,6 +326,10 @@ class _Run:
         self.result.sent += 1
 
     def mark_failed(self, claimed: Claimed, failure: SendFailure) -> None:
+        with self.transaction():
+            self._mark_failed(claimed, failure)
+
+    def _mark_failed(self, claimed: Claimed, failure: SendFailure) -> None:
         now = self.clock()
         give_up = not failure.temporary or claimed.attempts >= self.policy.max_attempts
         error = failure.detail

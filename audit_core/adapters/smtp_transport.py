@@ -1,7 +1,9 @@
 """Sending stored message bytes over one reused SMTP connection (``smtplib``).
 
 The messages are built with the ``emails`` package, but sent here with
-``smtplib`` so that the outbox sees the server's exact reply codes: which
+``smtplib`` (its commands one by one, so that the dispatcher's database work
+runs while the server is busy) so that the outbox sees the server's exact reply
+codes: which
 recipients were refused and why, and whether a refusal is temporary (4xx,
 a dropped connection: try again later) or permanent (5xx: stop). The bytes
 handed to the server are exactly the bytes the outbox stored.
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from audit_core.adapters.settings import SmtpSettings
@@ -46,9 +49,26 @@ class SendFailure(Exception):
         self.connecting = connecting  # the server could not be reached at all
 
 
+Work = Callable[[], None]
+
+
 class Transport(Protocol):
-    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
-        """Hand ``raw`` to the server; return the refused recipients (if only some were)."""
+    def send(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        *,
+        while_envelope: Work | None = None,
+        while_content: Work | None = None,
+    ) -> dict[str, str]:
+        """Hand ``raw`` to the server; return the refused recipients (if only some were).
+
+        ``while_envelope`` runs while the server answers MAIL FROM, before the content is
+        sent; ``while_content`` runs while the server takes in the content, before its
+        answer is read. Each is called once if the exchange gets that far; an exception
+        from either stops the send and is raised as it is.
+        """
         ...
 
     def close(self) -> None: ...
@@ -63,6 +83,85 @@ def _refusal(code: int, message: bytes | str) -> SendFailure:
     return SendFailure(
         f"the mail server said {_reply(code, message)}", temporary=not 500 <= code < 600, code=code
     )
+
+
+class _WorkFailed(Exception):
+    """The caller's work, run during a send, raised ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _run(work: Work | None) -> None:
+    if work is not None:
+        try:
+            work()
+        except Exception as exc:  # not a mail failure: hand it back to the caller as it is
+            raise _WorkFailed(exc) from exc
+
+
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+
+
+def _sendmail(
+    conn: smtplib.SMTP,
+    sender: str,
+    recipients: list[str],
+    raw: bytes,
+    while_envelope: Work | None,
+    while_content: Work | None,
+) -> dict[str, tuple[int, bytes]]:
+    """``smtplib.SMTP.sendmail``, step by step, with the caller's work done while the server
+    is busy: it sends the same commands and bytes, raises the same exceptions, and resets
+    or closes the session as ``sendmail`` does.
+
+    1. MAIL FROM (with the size, if the server announces SIZE); ``while_envelope`` runs
+       before the answer is read.
+    2. RCPT TO for each recipient; the refused ones are kept. If every one is refused,
+       or the server closes (421), the message fails.
+    3. DATA, then the content (dot-stuffed, ending with a line holding a dot);
+       ``while_content`` runs before the server's answer is read. 250: accepted.
+    """
+    conn.ehlo_or_helo_if_needed()
+    size = f" SIZE={len(raw)}" if conn.does_esmtp and conn.has_extn("size") else ""
+    conn.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{size}")
+    _run(while_envelope)
+    code, reply = conn.getreply()
+    if code != 250:
+        _end(conn, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for recipient in recipients:
+        code, reply = conn.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+        if code == 421:
+            conn.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(recipients):
+        conn.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = conn.docmd("data")
+    if code != 354:
+        _end(conn, code)
+        raise smtplib.SMTPDataError(code, reply)
+    content = _DOT_AT_LINE_START.sub(b"..", raw)
+    conn.send(content + (b"" if content.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    _run(while_content)
+    code, reply = conn.getreply()
+    if code != 250:
+        _end(conn, code)
+        raise smtplib.SMTPDataError(code, reply)
+    return refused
+
+
+def _end(conn: smtplib.SMTP, code: int) -> None:
+    """After a refusal: the server is closing (421), or the transaction is reset."""
+    if code == 421:
+        conn.close()
+    else:
+        conn.rset()
 
 
 @functools.cache
@@ -127,7 +226,15 @@ class SmtpTransport:
             self._conn = self._connect()
         return self._conn
 
-    def send(self, sender: str, recipients: Sequence[str], raw: bytes) -> dict[str, str]:
+    def send(
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        *,
+        while_envelope: Work | None = None,
+        while_content: Work | None = None,
+    ) -> dict[str, str]:
         """Send one message; raise :class:`SendFailure` if the server did not take it.
 
         A permanent refusal keeps the connection (the next message may be fine); any
@@ -135,7 +242,10 @@ class SmtpTransport:
         """
         conn = self._connection()
         try:
-            refused = conn.sendmail(sender, list(recipients), raw)
+            refused = _sendmail(conn, sender, list(recipients), raw, while_envelope, while_content)
+        except _WorkFailed as failed:
+            self._drop()  # the exchange stopped half-way
+            raise failed.error from None
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient was refused
             reasons = {r: _reply(code, message) for r, (code, message) in exc.recipients.items()}
             codes = [code for code, _message in exc.recipients.values()]

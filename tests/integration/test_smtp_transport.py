@@ -115,3 +115,44 @@ def test_every_recipient_refused_raises_send_failure_and_the_next_message_is_sti
     assert failed.value.refused == {"gone.away@example.org": "550 5.1.1 no such user"}
     assert [r.message_id for r in server.messages] == ["<note-2@chscp.example.org>"]
     assert handler.connections == 1
+
+
+def test_the_work_handed_to_a_send_runs_while_the_server_is_busy(
+    sink: Sink, mail_settings: SmtpSettings
+) -> None:
+    transport = SmtpTransport(mail_settings)
+    done: list[tuple[str, int]] = []
+    try:
+        refused = transport.send(
+            SENDER,
+            TO,
+            raw(1),
+            while_envelope=lambda: done.append(("envelope", sink.count)),
+            while_content=lambda: done.append(("content", 0)),
+        )
+    finally:
+        transport.close()
+
+    assert refused == {}
+    assert done == [("envelope", 0), ("content", 0)]  # the first before the server had it
+    (received,) = sink.messages
+    assert received.content.rstrip(b"\r\n") == raw(1).rstrip(b"\r\n")
+
+
+def test_a_failure_in_the_work_sends_nothing_and_reaches_the_caller_as_it_was(
+    sink: Sink, mail_settings: SmtpSettings
+) -> None:
+    transport = SmtpTransport(mail_settings)
+
+    def database_gone() -> None:
+        raise ConnectionError("the database went away")
+
+    try:
+        with pytest.raises(ConnectionError, match="the database went away"):
+            transport.send(SENDER, TO, raw(1), while_envelope=database_gone)
+        delivered_after_failure = sink.count
+        transport.send(SENDER, TO, raw(2))  # a fresh connection
+    finally:
+        transport.close()
+
+    assert (delivered_after_failure, sink.count) == (0, 1)
