@@ -9,7 +9,8 @@ address: a case is known by its pseudonymous reference within its area.
 Datetimes are stored as naive UTC and returned timezone-aware (UTC).
 
 A round's and an assignment's status change only through their methods
-(:meth:`AuditRound.open`, :meth:`Assignment.give_to`, :meth:`Assignment.task_sent`),
+(:meth:`AuditRound.open`, :meth:`AuditRound.cancel`, :meth:`Assignment.give_to`,
+:meth:`Assignment.task_issued`, :meth:`Assignment.decline`),
 which refuse a step the life cycle does not allow with a business error.
 """
 
@@ -84,32 +85,34 @@ class RoundStatus(enum.StrEnum):
     MODERATION = "moderation"
     BRIEFING = "briefing"
     CLOSED = "closed"
+    CANCELLED = "cancelled"  # stopped before its end; its period can be planned again
 
 
 class AssignmentStatus(enum.StrEnum):
     UNFILLED = "unfilled"  # no eligible auditor: the agency lead is asked to nominate
-    ASSIGNED = "assigned"  # planned, not yet sent
-    SENT = "sent"  # task queued to the auditor
+    ASSIGNED = "assigned"  # an auditor is chosen; no task issued yet
+    ISSUED = "issued"  # the task email is in the outbox (whether it was delivered: its message)
     DECLINED = "declined"  # the auditor declined; the business unit reassigns
     SUBMITTED = "submitted"  # the return is in
 
 
 # The steps each life cycle allows: status -> the statuses it may move to.
 ROUND_STEPS: dict[str, frozenset[str]] = {
-    RoundStatus.PLANNED: frozenset({RoundStatus.OPEN}),
-    RoundStatus.OPEN: frozenset({RoundStatus.MODERATION}),
+    RoundStatus.PLANNED: frozenset({RoundStatus.OPEN, RoundStatus.CANCELLED}),
+    RoundStatus.OPEN: frozenset({RoundStatus.MODERATION, RoundStatus.CANCELLED}),
     RoundStatus.MODERATION: frozenset({RoundStatus.BRIEFING}),
     RoundStatus.BRIEFING: frozenset({RoundStatus.CLOSED}),
     RoundStatus.CLOSED: frozenset(),
+    RoundStatus.CANCELLED: frozenset(),
 }
+_A = AssignmentStatus
 ASSIGNMENT_STEPS: dict[str, frozenset[str]] = {
-    AssignmentStatus.UNFILLED: frozenset({AssignmentStatus.ASSIGNED}),
-    AssignmentStatus.ASSIGNED: frozenset(
-        {AssignmentStatus.ASSIGNED, AssignmentStatus.UNFILLED, AssignmentStatus.SENT}
-    ),
-    AssignmentStatus.SENT: frozenset({AssignmentStatus.DECLINED, AssignmentStatus.SUBMITTED}),
-    AssignmentStatus.DECLINED: frozenset({AssignmentStatus.ASSIGNED, AssignmentStatus.UNFILLED}),
-    AssignmentStatus.SUBMITTED: frozenset(),
+    _A.UNFILLED: frozenset({_A.ASSIGNED}),
+    _A.ASSIGNED: frozenset({_A.ASSIGNED, _A.UNFILLED, _A.ISSUED}),
+    # after launch an issued task may pass to another auditor (reassigned, or left unfilled)
+    _A.ISSUED: frozenset({_A.ASSIGNED, _A.UNFILLED, _A.DECLINED, _A.SUBMITTED}),
+    _A.DECLINED: frozenset({_A.ASSIGNED, _A.UNFILLED}),
+    _A.SUBMITTED: frozenset(),
 }
 
 
@@ -245,6 +248,8 @@ class AuditRound(Base):
     planned_by: Mapped[str] = mapped_column(String(200))
     launched_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
 
     cases: Mapped[list[RoundCase]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="RoundCase.id"
@@ -271,6 +276,24 @@ class AuditRound(Base):
             )
         self._move_to(RoundStatus.OPEN)
         self.launched_at = now
+
+    def cancel(self, reason: str, now: dt.datetime) -> None:
+        """Stop a planned or open round, for a reason the audit trail keeps."""
+        if self.status not in (RoundStatus.PLANNED, RoundStatus.OPEN):
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: only a planned or open round can be cancelled."
+            )
+        self._move_to(RoundStatus.CANCELLED)
+        self.cancelled_at = now
+        self.cancel_reason = reason
+
+    def require_open(self) -> None:
+        """Fieldwork changes (reassign, decline, fill, extend) need an open round."""
+        if self.status != RoundStatus.OPEN:
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: its audits can be changed only while it "
+                "is open."
+            )
 
 
 class RoundCase(Base):
@@ -309,7 +332,10 @@ class Assignment(Base):
     status: Mapped[str] = mapped_column(_enum(AssignmentStatus), default=AssignmentStatus.ASSIGNED)
     due_on: Mapped[dt.date] = mapped_column(Date)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    sent_at: Mapped[dt.datetime | None]
+    issued_at: Mapped[dt.datetime | None]  # when the (latest) task email was queued
+    task_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    declined_at: Mapped[dt.datetime | None]
+    declined_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime]
 
@@ -330,11 +356,30 @@ class Assignment(Base):
         self._move_to(AssignmentStatus.ASSIGNED if auditor_id else AssignmentStatus.UNFILLED, now)
         self.auditor_id = auditor_id
 
-    def task_sent(self, token_hash: str, now: dt.datetime) -> None:
+    @property
+    def task_key(self) -> str:
+        """The dedupe key of the current task email: each auditor given it gets their own."""
+        return f"task:{self.id}" if not self.task_number else f"task:{self.id}:{self.task_number}"
+
+    def task_issued(self, token_hash: str, now: dt.datetime) -> None:
         """The task email is queued, carrying the link whose token hashes to ``token_hash``."""
-        self._move_to(AssignmentStatus.SENT, now)
+        self._move_to(AssignmentStatus.ISSUED, now)
         self.token_hash = token_hash
-        self.sent_at = now
+        self.issued_at = now
+
+    def retire_link(self, now: dt.datetime) -> None:
+        """The secure link stops working at once; the next task issued gets a key of its own."""
+        self.token_hash = None
+        if self.issued_at is not None:
+            self.task_number = (self.task_number or 0) + 1
+        self.updated_at = now
+
+    def decline(self, reason: str, now: dt.datetime) -> None:
+        """The auditor declined (not their agency's case, a conflict of interest)."""
+        self._move_to(AssignmentStatus.DECLINED, now)
+        self.declined_at = now
+        self.declined_reason = reason
+        self.retire_link(now)
 
 
 class AuditReturn(Base):

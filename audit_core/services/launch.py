@@ -45,7 +45,7 @@ def launch_round(uow: UnitOfWork, round_id: str) -> LaunchResult:
     1. Find the round; it must be ``planned`` (or ``open``: then only missing emails are queued).
     2. Mark it ``open`` with ``launched_at``.
     3. For each assignment with an auditor and no task yet: make a token, keep only its
-       hash, mark the assignment ``sent`` and queue the task email (``task:<assignment>``).
+       hash, mark the assignment ``issued`` and queue the task email (``task:<assignment>``).
     4. For each unfilled assignment: queue a nomination request to the agency lead
        (``nomination:<assignment>``).
     5. Queue one summary to the business unit (``launch-summary:<round>``).
@@ -94,10 +94,10 @@ def _queue_tasks(
     """Queue a task for each assignment that has an auditor and no task yet (step 3)."""
     mail = uow.mailer()
     with_auditor = [a for a in assignments if a.auditor is not None]
-    known = outbox.queued_keys(uow.session, [f"task:{a.id}" for a in with_auditor])
+    known = outbox.queued_keys(uow.session, [a.task_key for a in with_auditor])
     drafts = []
     for assignment in with_auditor:
-        if f"task:{assignment.id}" in known:
+        if assignment.task_key in known:
             result.already_queued += 1
             continue
         if assignment.status != AssignmentStatus.ASSIGNED:
@@ -108,11 +108,11 @@ def _queue_tasks(
             uow.config, facts, assignment, tokens.return_link(mail.public_url, token)
         )
         drafts.append(
-            outbox.Draft(f"task:{assignment.id}", "task", letter, audit_round.id, assignment.id)
+            outbox.Draft(assignment.task_key, "task", letter, audit_round.id, assignment.id)
         )
-        assignment.task_sent(tokens.hash_token(token), uow.now)
+        assignment.task_issued(tokens.hash_token(token), uow.now)
         uow.record(
-            "task_sent",
+            "task_issued",
             "assignment",
             assignment.id,
             round_id=audit_round.id,

@@ -43,8 +43,8 @@ def test_launch_opens_the_round_and_queues_a_task_per_auditor_and_a_request_per_
     assert sorted(kinds) == ["launch_summary"] + ["nomination"] * 2 + ["task"] * 5
     for assignment in session.scalars(select(Assignment)):
         if assignment.auditor_id:
-            assert assignment.status == "sent"
-            assert assignment.sent_at == now
+            assert assignment.status == "issued"  # queued, not yet delivered: nothing was sent
+            assert assignment.issued_at == now
         else:
             assert assignment.status == "unfilled"
 
@@ -147,7 +147,7 @@ def test_every_launch_step_is_in_the_audit_trail(uow: UnitOfWork, session: Sessi
 
     actions = [e.action for e in events(session)[before:]]
     assert actions.count("launched") == 1
-    assert actions.count("task_sent") == 5
+    assert actions.count("task_issued") == 5
     assert actions.count("nomination_requested") == 2
     assert actions.count("queued") == 8
     assert {e.actor for e in events(session)[before:]} == {"alice"}

@@ -1,0 +1,48 @@
+"""a round after launch: cancellation, declines, reassigned tasks, issued tasks
+
+Revision ID: 0002
+Revises: 0001
+A round can be cancelled (when, why). An assignment keeps when its task was
+issued (``sent_at`` becomes ``issued_at``, and the status ``sent`` becomes
+``issued``: whether the email was delivered is its outbox message's state), how
+many tasks were issued before the current one (each auditor given the audit
+gets a task email of their own), and a decline with its reason.
+
+Create Date: 2026-12-01 22:20:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("audit_round", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cancelled_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("cancel_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.alter_column("sent_at", new_column_name="issued_at")
+        batch_op.add_column(
+            sa.Column("task_number", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(sa.Column("declined_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("declined_reason", sa.Text(), nullable=True))
+    op.execute("UPDATE assignment SET status = 'issued' WHERE status = 'sent'")
+
+
+def downgrade() -> None:
+    op.execute("UPDATE assignment SET status = 'sent' WHERE status = 'issued'")
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.drop_column("declined_reason")
+        batch_op.drop_column("declined_at")
+        batch_op.drop_column("task_number")
+        batch_op.alter_column("issued_at", new_column_name="sent_at")
+    with op.batch_alter_table("audit_round", schema=None) as batch_op:
+        batch_op.drop_column("cancel_reason")
+        batch_op.drop_column("cancelled_at")
