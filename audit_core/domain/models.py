@@ -116,6 +116,18 @@ ASSIGNMENT_STEPS: dict[str, frozenset[str]] = {
 }
 
 
+# What an issued task really is, from its email's outbox status: an assignment reads
+# ``queued`` until the mail server has accepted its task, then ``sent``, or ``failed``.
+_DELIVERY = {"queued": "queued", "sending": "queued", "sent": "sent", "failed": "failed"}
+
+
+def delivery_state(status: str, message_status: str | None) -> str:
+    """The state an assignment shows: its own status, or for an issued task its email's fate."""
+    if status != AssignmentStatus.ISSUED:
+        return status
+    return _DELIVERY.get(message_status or "", "queued")
+
+
 class ReturnStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -23,9 +23,11 @@ from audit_core.domain.models import (
     AuditRound,
     CaseFile,
     CaseInvolvement,
+    OutboxMessage,
     Person,
     RoundCase,
     RoundStatus,
+    delivery_state,
 )
 from audit_core.domain.periods import parse_period
 from audit_core.domain.selection import Candidate, Involvement
@@ -198,3 +200,28 @@ def practitioners_on(session: Session, case_id: int, agency_id: str) -> frozense
         )
     )
     return frozenset(found or ())
+
+
+def task_message_states(session: Session, assignments: Iterable[Assignment]) -> dict[int, str]:
+    """The outbox status of each assignment's current task email (assignment id -> status).
+
+    An assignment without a task in the outbox is left out.
+    """
+    by_key = {a.task_key: a.id for a in assignments}
+    found: dict[int, str] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.status).where(
+                OutboxMessage.dedupe_key.in_(keys[start : start + 500])
+            )
+        )
+        found.update({by_key[key]: status for key, status in rows})
+    return found
+
+
+def shown_states(session: Session, assignments: Iterable[Assignment]) -> dict[int, str]:
+    """What each assignment really is (``delivery_state``): assignment id -> state."""
+    assignments = list(assignments)
+    messages = task_message_states(session, assignments)
+    return {a.id: delivery_state(a.status, messages.get(a.id)) for a in assignments}

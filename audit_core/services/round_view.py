@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from audit_core.domain.assignment import Slot, unfilled_reason
 from audit_core.domain.models import Assignment, CaseFile, Person, RoundCase
 from audit_core.domain.workdays import Timeline, round_timeline, timeline_json
-from audit_core.services.queries import get_round, round_auditors
+from audit_core.services.queries import get_round, round_auditors, shown_states
 from audit_core.services.unit_of_work import UnitOfWork
 
 
@@ -150,6 +150,7 @@ def show_round(uow: UnitOfWork, round_id: str) -> RoundView:
     round_cases.sort(key=lambda rc: (area_rank.get(rc.area_id, 99), rc.stratum, rc.case.reference))
     auditors = {a.id: a for a in round_auditors(session, audit_round.id)}
     people = {p.id: p for p in session.scalars(select(Person))}
+    states = shown_states(session, [a for rc in round_cases for a in rc.assignments])
     cases, lines, unfilled = [], [], []
     for rc in round_cases:
         cases.append(
@@ -171,7 +172,7 @@ def show_round(uow: UnitOfWork, round_id: str) -> RoundView:
                     rc.area_id,
                     a.auditor_id,
                     a.auditor.name if a.auditor else None,
-                    a.status,
+                    states[a.id],
                 )
             )
             if a.auditor_id is None:

@@ -76,7 +76,7 @@ def planned_round(
         areas=sorted({c.area for c in cases}),
         status=RoundStatus.PLANNED,
         seed=1,
-        cases_requested=len(cases),
+        cases_requested={a: sum(c.area == a for c in cases) for a in {c.area for c in cases}},
         audit_tool_id=config.audit_tool.id,
         audit_tool_version=config.audit_tool.version,
         launch_on=LAUNCH_ON,
