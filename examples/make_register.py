@@ -1,6 +1,7 @@
 """A synthetic case register for the example board: deterministic, and identifying no one.
 
-    python -m examples.make_register [--cases 200] [--seed 2026] [--out examples/case_register.csv]
+    python -m examples.make_register [--cases 200] [--seed 2026] [--as-of 2026-03-02]
+                                     [--out examples/case_register.csv]
 
 The same seed (and configuration) gives the same file byte for byte. Cases
 are spread about 70/30 between Hackney and the City; each has a category,
@@ -8,8 +9,10 @@ an age band, a few flags (now and then a live review or court proceedings),
 two to five involved agencies working in its area, and practitioner ids in
 the form the configuration's auditors use (``HCS-104``, ``MET-3381``...).
 Now and then a case names an auditor as a practitioner, so that conflicts of
-interest are real. Dates are relative to 2 March 2026: last activity in the
-18 months before, some cases audited in the last year, some closed.
+interest are real. Dates are relative to ``--as-of`` (2 March 2026, the day the
+demo plans its round, for the committed ``examples/case_register.csv``): last
+activity in the 18 months before, some cases audited in the last year, some
+closed. Give ``--as-of`` today's date for a register that is current today.
 
 :func:`generate_rows` yields the rows as dicts (dates as ``datetime.date``)
 for anyone who needs a larger register, such as the planning benchmark;
@@ -287,9 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, default=PROJECT / "config", help="configuration folder"
     )
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=REFERENCE_DATE,
+        help=f"the day the register is current on, yyyy-mm-dd (default {REFERENCE_DATE})",
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config)
-    count = write_register(args.out, generate_rows(config, cases=args.cases, seed=args.seed))
+    rows = generate_rows(config, cases=args.cases, seed=args.seed, reference_date=args.as_of)
+    count = write_register(args.out, rows)
     print(f"wrote {count} cases to {args.out}")
     return 0
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,7 +14,13 @@ from rich.table import Table
 from audit_core.cli.common import STATE, console, print_json
 from audit_core.domain.errors import AuditRoundError, ImportRejected
 
-app = typer.Typer(help="Import the case register and see what it holds.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from audit_core.domain.policy import BoardConfig
+    from audit_core.services.register_view import RegisterView
+
+app = typer.Typer(
+    help="Import the case register, list its cases and count them.", no_args_is_help=True
+)
 err = Console(stderr=True)
 
 SHOWN_PROBLEMS = 200  # a file with thousands of bad rows lists the first ones and a count
@@ -97,37 +105,119 @@ def import_(
 @app.command("list")
 def list_(
     area: str | None = typer.Option(None, "--area", help="Only this area (an area id)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+    category: str | None = typer.Option(None, "--category", help="Only this category."),
+    flag: str | None = typer.Option(None, "--flag", help="Only cases carrying this flag."),
+    agency: str | None = typer.Option(None, "--agency", help="Only cases this agency is in."),
+    limit: int = typer.Option(50, "--limit", min=0, help="List at most this many (0: all)."),
+    count: bool = typer.Option(False, "--count", help="Only count them, by area and category."),
+    as_json: bool = typer.Option(False, "--json", help="Print the cases and counts as JSON."),
 ) -> None:
-    """Count the register's cases by area and category."""
-    from audit_core.services.register_import import case_counts
+    """List the register's cases (filtered), and count them by area and category."""
+    from audit_core.services.register_view import CaseFilter, view_register
 
     try:
         config = STATE.app.config()
-        if area is not None:
-            config.area(area)  # an unknown area is a mistake, not an empty list
+        for kind, value in (("area", area), ("agency", agency)):
+            if value is not None:  # an unknown id is a mistake, not an empty list
+                getattr(config, kind)(value)
+        if category is not None and category not in {c.id for c in config.categories}:
+            known = ", ".join(c.id for c in config.categories)
+            raise AuditRoundError(f"There is no category '{category}' (known: {known}).")
+        if flag is not None and flag not in {f.id for f in config.flags}:
+            raise AuditRoundError(
+                f"There is no flag '{flag}' (known: {', '.join(f.id for f in config.flags)})."
+            )
+        which = CaseFilter(area=area, category=category, flag=flag, agency=agency)
         with STATE.app.unit_of_work() as uow:
-            counts = case_counts(uow.session, area=area)
+            view = view_register(uow.session, which, limit=None if count or limit == 0 else limit)
     except AuditRoundError as exc:
         raise _fail(exc) from None
-    categories = [c.id for c in config.categories]
-    categories += sorted({c for by in counts.values() for c in by} - set(categories))
-    areas = [a.id for a in config.board.areas if a.id in counts]
-    areas += sorted(set(counts) - set(areas))
     if as_json:
-        print_json(
-            {
-                "total": sum(sum(by.values()) for by in counts.values()),
-                "areas": {
-                    a: {"total": sum(counts[a].values()), "categories": dict(counts[a])}
-                    for a in areas
-                },
-            }
+        _print_json(config, view, count)
+        return
+    if not view.total:
+        filtered = any(v is not None for v in (area, category, flag, agency))
+        console.print(
+            "No case matches."
+            if filtered
+            else "The register is empty: import one with 'auditround cases import FILE'."
         )
         return
-    if not counts:
-        console.print("The register is empty: import one with 'auditround cases import FILE'.")
-        return
+    if not count:
+        _print_cases(view)
+    console.print(_counts_table(config, view.counts))
+
+
+def _print_json(config: BoardConfig, view: RegisterView, count: bool) -> None:
+    data: dict[str, object] = {
+        "total": view.total,
+        "areas": {
+            a: {"total": sum(view.counts[a].values()), "categories": dict(view.counts[a])}
+            for a in _areas(config, view.counts)
+        },
+    }
+    if not count:
+        data["cases"] = [
+            {
+                "reference": c.reference,
+                "area": c.area_id,
+                "category": c.category,
+                "age_band": c.age_band,
+                "flags": list(c.flags),
+                "agencies": list(c.agencies),
+                "last_activity_on": c.last_activity_on,
+                "last_audited_on": c.last_audited_on,
+                "rounds": list(c.rounds),
+            }
+            for c in view.cases
+        ]
+    print_json(data)
+
+
+def _print_cases(view: RegisterView) -> None:
+    table = Table(title=f"{_cases(view.total)} in the register", box=None, pad_edge=False)
+    table.add_column("case", no_wrap=True)
+    table.add_column("area", no_wrap=True)
+    table.add_column("category", no_wrap=True)
+    table.add_column("age", no_wrap=True)
+    table.add_column("active", no_wrap=True)
+    table.add_column("audited", no_wrap=True)
+    table.add_column("flags")
+    for c in view.cases:
+        table.add_row(
+            escape(c.reference),
+            c.area_id,
+            c.category,
+            c.age_band,
+            f"{c.last_activity_on:%d/%m/%Y}",
+            " ".join(
+                filter(
+                    None, (f"{c.last_audited_on:%d/%m/%Y}" if c.last_audited_on else "", *c.rounds)
+                )
+            ),
+            ", ".join(c.flags),
+        )
+    console.print(table)
+    if view.total > len(view.cases):
+        console.print(
+            f"... and {view.total - len(view.cases)} more (use --limit 0 to list them all)."
+        )
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"
+
+
+def _areas(config: BoardConfig, counts: dict[str, Counter[str]]) -> list[str]:
+    areas = [a.id for a in config.board.areas if a.id in counts]
+    return areas + sorted(set(counts) - set(areas))
+
+
+def _counts_table(config: BoardConfig, counts: dict[str, Counter[str]]) -> Table:
+    """Cases by category (rows) and area (columns), with totals."""
+    categories = [c.id for c in config.categories]
+    categories += sorted({c for by in counts.values() for c in by} - set(categories))
+    areas = _areas(config, counts)
     names = {c.id: c.name for c in config.categories}
     area_names = {a.id: a.name for a in config.board.areas}
     table = Table(title="Cases in the register")
@@ -144,4 +234,4 @@ def list_(
     totals = [sum(counts[a].values()) for a in areas]
     table.add_section()
     table.add_row("[bold]Total[/]", *map(str, totals), *([str(sum(totals))] * (len(areas) > 1)))
-    console.print(table)
+    return table

@@ -17,12 +17,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from audit_core.domain.models import Base, CaseFile, CaseInvolvement
 from audit_core.domain.register import ParsedRegister, RegisterRow
@@ -220,19 +218,3 @@ def _fields(row: RegisterRow) -> dict[str, Any]:
 
 def _comparable(value: Any) -> Any:
     return sorted(value) if isinstance(value, list) else value
-
-
-# --- the register at a glance -------------------------------------------------------
-
-
-def case_counts(session: Session, *, area: str | None = None) -> dict[str, Counter[str]]:
-    """The number of cases by area and category (one query)."""
-    query = select(CaseFile.area_id, CaseFile.category, func.count()).group_by(
-        CaseFile.area_id, CaseFile.category
-    )
-    if area is not None:
-        query = query.where(CaseFile.area_id == area)
-    counts: dict[str, Counter[str]] = {}
-    for area_id, category, count in session.execute(query):
-        counts.setdefault(area_id, Counter())[category] = count
-    return counts

@@ -170,3 +170,44 @@ def test_list_of_an_unknown_area_is_refused(cli_env: str) -> None:
     result = invoke("cases", "list", "--area", "islington")
     assert_clean_failure(result)
     assert "There is no area 'islington'" in result.stderr
+
+
+def test_list_shows_the_cases_that_match_every_filter(cli_env: str) -> None:
+    assert invoke("cases", "import", str(EXAMPLE)).exit_code == 0
+    data = json.loads(
+        invoke(
+            "cases", "list", "--area", "hackney", "--category", "child_protection", "--json"
+        ).stdout
+    )
+    assert data["cases"] and len(data["cases"]) == data["total"]
+    assert data["total"] == data["areas"]["hackney"]["categories"]["child_protection"]
+    assert {(c["area"], c["category"]) for c in data["cases"]} == {("hackney", "child_protection")}
+    flagged = json.loads(invoke("cases", "list", "--flag", "domestic_abuse", "--json").stdout)
+    assert flagged["cases"] and all("domestic_abuse" in c["flags"] for c in flagged["cases"])
+    with_gp = json.loads(invoke("cases", "list", "--agency", "gp", "--json").stdout)
+    assert with_gp["cases"] and all("gp" in c["agencies"] for c in with_gp["cases"])
+    assert 0 < with_gp["total"] < 200
+
+
+def test_a_long_list_shows_the_first_cases_and_says_how_many_more(cli_env: str) -> None:
+    assert invoke("cases", "import", str(EXAMPLE)).exit_code == 0
+    result = invoke("cases", "list", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert "200 cases in the register" in result.stdout
+    assert "... and 197 more (use --limit 0 to list them all)." in result.stdout
+    limited = json.loads(invoke("cases", "list", "--limit", "3", "--json").stdout)
+    assert (len(limited["cases"]), limited["total"]) == (3, 200)
+    counted = json.loads(invoke("cases", "list", "--count", "--json").stdout)
+    assert "cases" not in counted and counted["total"] == 200
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [("--category", "adoption", "There is no category 'adoption'"), ("--flag", "x", "no flag 'x'")],
+)
+def test_list_refuses_an_unknown_category_or_flag(
+    cli_env: str, option: str, value: str, said: str
+) -> None:
+    result = invoke("cases", "list", option, value)
+    assert_clean_failure(result)
+    assert said in result.stderr

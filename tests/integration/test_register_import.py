@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from support import LONDON
 from support.trail import events as trail
 
 from audit_core.adapters import db
@@ -649,3 +650,17 @@ def test_the_example_register_looks_like_a_real_one(config: BoardConfig, now: dt
     assert any(d > reference_date - dt.timedelta(days=365) for d in audited)
     text = (PROJECT / "examples" / "case_register.csv").read_text()
     assert "/20" in text and ",2025-" in text  # both date formats appear
+
+
+def test_a_register_made_as_of_any_day_is_current_that_day(
+    tmp_path: Path, config: BoardConfig
+) -> None:
+    as_of = dt.date(2026, 12, 1)
+    make_register(tmp_path / "today.csv", "--as-of", as_of.isoformat())
+    that_day = dt.datetime.combine(as_of, dt.time(9), tzinfo=LONDON)
+    rows = read_register(tmp_path / "today.csv", config, now=that_day).rows  # no date in the future
+    newest = max(r.last_activity_on for r in rows)
+    assert as_of - dt.timedelta(days=31) <= newest <= as_of
+    assert min(r.last_activity_on for r in rows) >= as_of - dt.timedelta(days=19 * 31)
+    committed = read_register(PROJECT / "examples" / "case_register.csv", config, now=that_day)
+    assert max(r.last_activity_on for r in committed.rows) <= dt.date(2026, 3, 2)
