@@ -18,11 +18,13 @@ at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
 from audit_core.adapters.clock import current_time
 from audit_core.adapters.settings import Settings, SmtpSettings, login_name, mail_from_env
@@ -38,9 +40,11 @@ if TYPE_CHECKING:
     from audit_core.services.launch import LaunchResult
     from audit_core.services.ports import Mail
     from audit_core.services.register_import import ImportResult
+    from audit_core.services.round_cancel import CancelResult
     from audit_core.services.unit_of_work import UnitOfWork
 
 DISPATCHER = "dispatcher"
+_T = TypeVar("_T")
 
 
 class App:
@@ -113,7 +117,8 @@ class App:
             smtp.check_composing()
         else:
             smtp.check_sender()
-        return Mail(EmailComposer(), smtp.mail_from, smtp.public_url)
+        zone = ZoneInfo(self.config().board.timezone)  # the Date header is the board's time
+        return Mail(EmailComposer(zone=zone), smtp.mail_from, smtp.public_url)
 
     @contextmanager
     def unit_of_work(self, *, mail: bool = False, actor: str | None = None) -> Iterator[UnitOfWork]:
@@ -167,10 +172,10 @@ class App:
         from audit_core.adapters.dispatcher import dispatch
         from audit_core.adapters.smtp_transport import SmtpTransport
 
-        self.smtp().check_sender()  # the notice of a message given up on needs a sender
         owned = transport is None
+        # the notice of a message given up on needs a sender; every missing setting is named
+        self.smtp().check(sending=owned, links=False)
         if transport is None:
-            self.smtp().check_sending()
             transport = SmtpTransport(self.smtp())
         try:
             return dispatch(
@@ -205,15 +210,52 @@ class App:
         return report_failure(uow, failed)
 
     def launch(
-        self, round_id: str, *, actor: str | None = None
+        self, round_id: str, *, early: bool = False, actor: str | None = None
     ) -> tuple[LaunchResult, DispatchResult]:
-        """Open the round and queue its emails in one transaction, then send them."""
-        from audit_core.services.launch import launch_round
+        """Open the round and queue its emails in one transaction, then send them; then queue
+        the business unit's summary of what was delivered and send it too.
 
-        self.smtp().check_sending()
+        If the mail server could not be reached, the summary waits: launching again (safe)
+        sends what is waiting, then the summary. The dispatch result covers both sends.
+        """
+        from audit_core.services.launch import launch_round, send_launch_summary
+
+        self.smtp().check(sending=True, links=True)  # every missing setting named at once
         with self.unit_of_work(mail=True, actor=actor) as uow:
-            launched = launch_round(uow, round_id)
-        return launched, self.dispatch()
+            launched = launch_round(uow, round_id, early=early)  # early: before its planned day
+        sent = self.dispatch()
+        if sent.stopped:
+            launched.summary_deferred = f"the mail server could not be reached ({sent.stopped})"
+            return launched, sent
+        with self.unit_of_work(mail=True, actor=actor) as uow:
+            launched.add_summary(send_launch_summary(uow, launched.round_id))
+        return launched, _added(sent, self.dispatch())
+
+    def change_then_send(
+        self, change: Callable[[UnitOfWork], _T], *, actor: str | None = None
+    ) -> tuple[_T, DispatchResult]:
+        """Run a use case that queues email (a fix to an open round) in one transaction, then
+        send what is due. Nothing changes unless the mail could be written and sent."""
+        self.smtp().check(sending=True, links=True)
+        with self.unit_of_work(mail=True, actor=actor) as uow:
+            result = change(uow)
+        return result, self.dispatch()
+
+    def cancel_round(
+        self, round_id: str, reason: str, *, actor: str | None = None
+    ) -> tuple[CancelResult, DispatchResult | None]:
+        """Cancel a round in one transaction; if it was open, send the notices at once.
+
+        A planned round needs no mail settings: nobody has been told anything yet.
+        """
+        from audit_core.services.round_cancel import cancel_round, tells_people
+
+        with self.unit_of_work(actor=actor) as uow:
+            if tells_people(uow, round_id):
+                self.smtp().check_sending()
+                uow.mail = self.mail(links=False)  # the notices carry no link
+            cancelled = cancel_round(uow, round_id, reason)
+        return cancelled, self.dispatch() if cancelled.message_ids else None
 
     def write_due(self, directory: Path, *, limit: int | None = None) -> list[Path]:
         """A dry run: write each message that is due to ``<id>-<kind>.eml``; change nothing."""
@@ -229,3 +271,13 @@ class App:
             path.write_bytes(message.raw)
             written.append(path)
         return written
+
+
+def _added(first: DispatchResult, second: DispatchResult) -> DispatchResult:
+    """Two dispatch runs counted as one (the second's reason to stop, if it stopped)."""
+    counts = {
+        f.name: getattr(first, f.name) + getattr(second, f.name)
+        for f in dataclasses.fields(first)
+        if f.name != "stopped"
+    }
+    return dataclasses.replace(first, **counts, stopped=second.stopped or first.stopped)

@@ -23,20 +23,23 @@ if TYPE_CHECKING:
 ACTOR = "flow:launch-round"
 
 
-def run_launch(round_id: str, now: str | None = None) -> tuple[LaunchResult, DispatchResult]:
+def run_launch(
+    round_id: str, now: str | None = None, *, early: bool = False
+) -> tuple[LaunchResult, DispatchResult]:
     """Launch the round in one transaction, then dispatch the outbox."""
     app = App.from_env(now=now, actor=ACTOR)
     try:
-        return app.launch(round_id)
+        return app.launch(round_id, early=early)
     finally:
         app.close()
 
 
 @flow(name="launch-round")
-def launch_round_flow(round_id: str, now: str | None = None) -> dict[str, Any]:
-    """Open ``round_id``, queue every task, nomination request and the summary, then send."""
+def launch_round_flow(round_id: str, now: str | None = None, early: bool = False) -> dict[str, Any]:
+    """Open ``round_id``, queue every task and nomination request, send them, then send the
+    business unit the summary of what was delivered."""
     logger = get_run_logger()
-    launched, sent = run_launch(round_id, now)
+    launched, sent = run_launch(round_id, now, early=early)  # early: before its planned day
     logger.info(
         "round %s: %d task(s), %d nomination request(s) queued (%d already queued); "
         "sent %d, retrying %d, failed %d",
@@ -57,9 +60,20 @@ def launch_round_flow(round_id: str, now: str | None = None) -> dict[str, Any]:
                 f"- nomination requests queued: {launched.nominations_queued}",
                 f"- already in the outbox: {launched.already_queued}",
                 f"- sent: {sent.sent}, to retry: {sent.retrying}, failed: {sent.failed}",
+                f"- launch summary: {_summary_line(launched)}",
             ]
         ),
         key=f"launch-{round_id.lower()}",
         description=f"Launch of round {round_id}",
     )
     return {"launch": dataclasses.asdict(launched), "dispatch": dataclasses.asdict(sent)}
+
+
+def _summary_line(launched: LaunchResult) -> str:
+    """What the business unit's summary reported (it is queued after the first dispatch)."""
+    if launched.summary_deferred:
+        return f"waits ({launched.summary_deferred}); run the flow again to send it"
+    if launched.summary is None or not launched.summary.queued:
+        return "sent by an earlier run"
+    t = launched.summary.tasks
+    return f"tasks {t.delivered} delivered, {t.failed} not delivered, {t.waiting} waiting"

@@ -9,13 +9,17 @@ PostgreSQL is used when ``AUDITROUND_DATABASE_URL`` names it, for example
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from audit_core.domain.errors import SettingError
 
 DEFAULT_SQLITE_PATH = Path("var") / "auditround.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,13 +32,37 @@ def default_url() -> str:
 
 
 def make_engine(url: str = "", **kwargs: Any) -> Engine:
+    """The engine for ``url``; a malformed URL, an unknown database or a driver that is not
+    installed is a :class:`SettingError` naming ``AUDITROUND_DATABASE_URL`` and the form."""
     url = url or default_url()
-    if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    try:
+        if url.startswith("sqlite"):
+            kwargs.setdefault("connect_args", {"timeout": 30})
+            engine = create_engine(url, **kwargs)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except NoSuchModuleError:
+        scheme = url.partition(":")[0]
+        raise _wrong_url(url, f"names no database auditround can use ('{scheme}')") from None
+    except ArgumentError:
+        raise _wrong_url(url, "is not a database URL") from None
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise _wrong_url(url, f"needs a driver that is not installed ({missing})") from None
+    except ValueError:  # a port that is not a number, for instance
+        raise _wrong_url(url, "is not a database URL") from None
+
+
+URL_FORMS = "sqlite:///path/to/auditround.db or postgresql+psycopg://user@host/database"
+
+
+def _wrong_url(url: str, why: str) -> SettingError:
+    shown = re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)  # never print a password
+    return SettingError(
+        f"The database setting AUDITROUND_DATABASE_URL (or --database) '{shown}' {why}: "
+        f"use {URL_FORMS}."
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

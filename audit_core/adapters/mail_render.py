@@ -21,6 +21,7 @@ from email.message import Message as MimeMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import emails
 import jinja2
@@ -103,8 +104,9 @@ def _pair(address: Address) -> tuple[str, str]:
 class EmailComposer:
     """The :class:`~audit_core.services.ports.Composer` of the use cases."""
 
-    def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
+    def __init__(self, template_dir: Path = TEMPLATE_DIR, *, zone: ZoneInfo = LONDON) -> None:
         self.template_dir = template_dir
+        self.zone = zone  # the board's zone: the Date header is its local time
 
     def compose(
         self, letter: Letter, *, dedupe_key: str, mail_from: str, date: dt.datetime
@@ -126,6 +128,7 @@ class EmailComposer:
             reply_to=letter.reply_to,
             attachments=attachments,
             template_dir=self.template_dir,
+            zone=self.zone,
         )
 
 
@@ -140,11 +143,12 @@ def compose(
     reply_to: Address | None = None,
     attachments: Sequence[Attachment] = (),
     template_dir: Path = TEMPLATE_DIR,
+    zone: ZoneInfo = LONDON,
 ) -> Composed:
     """Render email ``template`` and assemble it (multipart/alternative text + HTML, attachments).
 
-    The Date header is ``date`` in London time; the Message-ID comes from ``dedupe_key``
-    and the domain of ``mail_from``.
+    The Date header is ``date`` in the board's zone (``zone``); the Message-ID comes from
+    ``dedupe_key`` and the domain of ``mail_from``.
     """
     rendered = render(template, context, template_dir)
     sender_name, sender = parseaddr(mail_from)
@@ -158,7 +162,7 @@ def compose(
         mail_to=recipients,
         reply_to=[_pair(reply_to)] if reply_to else None,
         message_id=message_id,
-        date=format_datetime(date.astimezone(LONDON)),
+        date=format_datetime(date.astimezone(zone)),
         headers={"Auto-Submitted": "auto-generated"},
     )
     for item in attachments:

@@ -44,7 +44,7 @@ from audit_core.domain.privacy import (
     identifying_value,
 )
 from audit_core.domain.register import ParsedRegister, RegisterRow
-from audit_core.domain.workdays import london_date
+from audit_core.domain.workdays import local_date
 
 CASE_REF = re.compile(r"^[A-Za-z0-9/_-]{1,64}$")
 PRACTITIONER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -101,10 +101,11 @@ def read_register(path: Path | str, config: BoardConfig, *, now: dt.datetime) ->
         raise reject(
             name, f"the file could not be read ({exc.strerror or 'input error'})"
         ) from None
+    today = local_date(now, config.board.timezone)  # the board's date: no future dates
     return ParsedRegister(
         file=name,
         sha256=hashlib.sha256(data).hexdigest(),
-        rows=parse_register(read_table(data, name), config, today=london_date(now)),
+        rows=parse_register(read_table(data, name), config, today=today),
     )
 
 

@@ -126,32 +126,68 @@ class SmtpSettings:
 
     def check_sender(self) -> None:
         """Raise MailError unless there is a sender to write email from."""
-        address = self.sender_address
-        if not address or "@" not in address:
-            raise MailError(
-                "AUDITROUND_MAIL_FROM is not set to an email address, for example "
-                "'CHSCP Case Audits <audits@chscp.org.uk>'."
-            )
+        self.check(sending=False, links=False)
 
     def check_composing(self) -> None:
         """Raise MailError unless emails with links can be written (a sender and a public URL)."""
-        self.check_sender()
-        url = urlparse(self.public_url)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise MailError(
-                "AUDITROUND_PUBLIC_URL is not set to a web address, for example "
-                "'https://audits.chscp.org.uk': the links in the emails start with it."
-            )
+        self.check(sending=False, links=True)
 
     def check_sending(self) -> None:
         """Raise MailError unless mail can be sent (a server, and safe use of a password)."""
+        self._raise(self._sending_problems())
+
+    def check(self, *, sending: bool, links: bool) -> None:
+        """Raise one MailError naming every setting missing or malformed for the job: a
+        sender always, the public address for email with links, the server to send."""
+        problems = [self._sender_problem()]
+        if links:
+            problems.append(self._public_url_problem())
+        if sending:
+            problems += self._sending_problems()
+        self._raise(problems)
+
+    @staticmethod
+    def _raise(problems: list[str | None]) -> None:
+        found = [p for p in problems if p]
+        if found:
+            raise MailError(" ".join(found))
+
+    def _sender_problem(self) -> str | None:
+        address = self.sender_address
+        if address and "@" in address:
+            return None
+        example = "for example 'CHSCP Case Audits <audits@chscp.org.uk>'"
+        if not self.mail_from:
+            return f"AUDITROUND_MAIL_FROM is not set: give the sender, {example}."
+        return (
+            f"AUDITROUND_MAIL_FROM is '{self.mail_from}', which is not an email address: "
+            f"give the sender, {example}."
+        )
+
+    def _public_url_problem(self) -> str | None:
+        url = urlparse(self.public_url)
+        if url.scheme in ("http", "https") and url.netloc:
+            return None
+        why = "the links in the emails start with it"
+        if not self.public_url:
+            return (
+                "AUDITROUND_PUBLIC_URL is not set: give the portal's web address, for example "
+                f"'https://audits.chscp.org.uk' ({why})."
+            )
+        return (
+            f"AUDITROUND_PUBLIC_URL is '{self.public_url}', which is not a web address: write "
+            f"it in full with https://, for example 'https://audits.chscp.org.uk' ({why})."
+        )
+
+    def _sending_problems(self) -> list[str | None]:
         if not self.host:
-            raise MailError("AUDITROUND_SMTP_HOST is not set: there is no mail server to send to.")
+            return ["AUDITROUND_SMTP_HOST is not set: there is no mail server to send to."]
         if self.user and self.security == "none" and self.host not in LOOPBACK:
-            raise MailError(
+            return [
                 "AUDITROUND_SMTP_USER is set but AUDITROUND_SMTP_SECURITY is 'none': "
                 "the password would cross the network unencrypted. Use 'starttls' or 'ssl'."
-            )
+            ]
+        return []
 
 
 def mail_from_env(environ: Mapping[str, str] | None = None) -> SmtpSettings:

@@ -164,6 +164,22 @@ def _end(conn: smtplib.SMTP, code: int) -> None:
         conn.rset()
 
 
+def _starttls(conn: smtplib.SMTP, context: ssl.SSLContext | None, s: SmtpSettings) -> None:
+    """Switch the connection to TLS; a failure is named as a STARTTLS one, with the fix."""
+    try:
+        conn.starttls(context=context)
+    except (ssl.SSLError, smtplib.SMTPNotSupportedError, smtplib.SMTPResponseException) as exc:
+        conn.close()
+        raise SendFailure(
+            f"the mail server's STARTTLS failed ({exc}): check its certificate, or set "
+            "AUDITROUND_SMTP_SECURITY=ssl if it takes TLS from the start (usually port 465), "
+            f"or AUDITROUND_SMTP_SECURITY=none if {s.host} offers no encryption",
+            temporary=True,
+            connecting=True,
+        ) from exc
+    conn.ehlo()
+
+
 @functools.cache
 def _local_hostname() -> str:
     return socket.getfqdn()
@@ -196,8 +212,7 @@ class SmtpTransport:
                 )
             conn.ehlo()
             if s.security == "starttls":
-                conn.starttls(context=context)
-                conn.ehlo()
+                _starttls(conn, context, s)
             if s.user:
                 conn.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError as exc:

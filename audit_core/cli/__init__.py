@@ -17,13 +17,20 @@ from audit_core.cli import common
 from audit_core.domain.errors import AuditRoundError
 
 # What the CLI says when a use case names the input that would put it right.
-HINTS = {"cases": "--cases N", "area": "--area A", "replacement": "--in CASE"}
+HINTS = {
+    "cases": "--cases N",
+    "early": "--early",
+    "area": "--area A",
+    "replacement": "--in CASE",
+    "reason": "--reason TEXT",
+    "agency": "--agency AGENCY",
+}
 
 app = typer.Typer(
     name="auditround",
     help=(
         "Run the partnership's six-monthly multi-agency case file audits: import the "
-        "case register, plan and launch a round, chase returns, and issue the briefing."
+        "case register, plan a round, launch it, fix it while it runs, and watch its email."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -60,7 +67,14 @@ def _global(
 
 
 def _register() -> None:
-    from audit_core.cli import cases_cmd, config_cmd, db_cmd, outbox_cmd, round_cmd
+    from audit_core.cli import (
+        cases_cmd,
+        config_cmd,
+        db_cmd,
+        fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
+        outbox_cmd,
+        round_cmd,
+    )
 
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(db_cmd.app, name="db")

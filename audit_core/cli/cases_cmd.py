@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from audit_core.cli.common import STATE, console, print_json
+from audit_core.cli.common import STATE, console, plural, print_json
 from audit_core.domain.errors import AuditRoundError, ImportRejected
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def _print_json(config: BoardConfig, view: RegisterView, count: bool) -> None:
 
 
 def _print_cases(view: RegisterView) -> None:
-    table = Table(title=f"{_cases(view.total)} in the register", box=None, pad_edge=False)
+    table = Table(title=f"{plural(view.total, 'case')} in the register", box=None, pad_edge=False)
     table.add_column("case", no_wrap=True)
     table.add_column("area", no_wrap=True)
     table.add_column("category", no_wrap=True)
@@ -202,10 +202,6 @@ def _print_cases(view: RegisterView) -> None:
         console.print(
             f"... and {view.total - len(view.cases)} more (use --limit 0 to list them all)."
         )
-
-
-def _cases(count: int) -> str:
-    return f"{count} case" if count == 1 else f"{count} cases"
 
 
 def _areas(config: BoardConfig, counts: dict[str, Counter[str]]) -> list[str]:

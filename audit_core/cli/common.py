@@ -42,3 +42,8 @@ STATE = State()
 def print_json(data: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
     print(json.dumps(data, indent=2, default=str, sort_keys=False))
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 case', '2 cases' ('1 agency lead', '3 agency leads'; an irregular plural as given)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from audit_core.cli.common import STATE, console, print_json
+from audit_core.cli.common import STATE, console, plural, print_json
 from audit_core.domain.errors import AuditRoundError
 
 if TYPE_CHECKING:
@@ -19,6 +21,10 @@ if TYPE_CHECKING:
 app = typer.Typer(help="See, send, retry and read the queued email.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+# Exit codes of a run that could not deliver (1 is a mistake in the input or settings).
+EXIT_FAILED = 3  # some message was refused for good (the business unit has been alerted)
+EXIT_STOPPED = 4  # the run stopped: the mail server could not be reached; the rest waits
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -33,7 +39,7 @@ def _plain(summary: Any) -> dict[str, object]:
 
 @app.command("status")
 def status(as_json: bool = JSON) -> None:
-    """Counts by status and kind, the oldest waiting message, and every failure."""
+    """Counts by status and kind, the oldest waiting message, the next retry, every failure."""
     from audit_core.services.outbox import status as outbox_status
 
     with STATE.app.unit_of_work() as uow:
@@ -44,6 +50,7 @@ def status(as_json: bool = JSON) -> None:
                 "by_status": report.by_status,
                 "by_kind": report.by_kind,
                 "due_now": report.due_now,
+                "next_retry_at": report.next_retry_at,
                 "oldest_queued_at": report.oldest_queued_at,
                 "failures": [_plain(s) for s in report.failures],
                 "partly_refused": [_plain(s) for s in report.partly_refused],
@@ -63,6 +70,8 @@ def status(as_json: bool = JSON) -> None:
         f"Due now: {report.due_now}. Oldest waiting message queued: "
         f"{_when(report.oldest_queued_at)}."
     )
+    if report.next_retry_at is not None:
+        console.print(f"Next retry due: {_when(report.next_retry_at)}.")
     if report.failures:
         failed = Table(title="Not delivered", title_style="bold red")
         for column in ("id", "kind", "to", "attempts", "last error"):
@@ -91,17 +100,43 @@ def dispatch(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Send at most this many."),
     as_json: bool = JSON,
 ) -> None:
-    """Send the due messages over SMTP (settings from AUDITROUND_SMTP_* variables)."""
+    """Send the due messages over SMTP (settings from AUDITROUND_SMTP_* variables).
+
+    Exits 3 if a message was refused for good, 4 if the mail server could not be reached."""
     if dry_run is not None:
         written = STATE.app.write_due(dry_run, limit=limit)
         if as_json:
             print_json({"dry_run": True, "written": [str(p) for p in written]})
         else:
-            console.print(f"Wrote {len(written)} message(s) to {dry_run}; nothing was sent.")
+            console.print(
+                f"Wrote {plural(len(written), 'message')} to {dry_run}; nothing was sent."
+            )
         return
     with console.status("Sending...", spinner="dots"):
         result = STATE.app.dispatch(limit=limit)
     print_dispatch(result, as_json)
+    exit_if_undelivered(result)
+
+
+def exit_if_undelivered(result: DispatchResult) -> None:
+    """Exit non-zero, with the reason on stderr, if the run stopped or a message failed."""
+    if result.stopped:
+        code = EXIT_STOPPED
+        why = (
+            f"the mail server could not be reached: {result.stopped}. The messages wait in the "
+            "outbox; send them with 'auditround outbox dispatch' once it is fixed."
+        )
+    elif result.failed:
+        code = EXIT_FAILED
+        noun = "message" if result.failed == 1 else "messages"
+        why = (
+            f"{result.failed} {noun} could not be delivered; the business unit has been told. "
+            "See 'auditround outbox list --status failed'."
+        )
+    else:
+        return
+    Console(stderr=True).print(f"[bold red]Error:[/] {why}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def print_dispatch(result: DispatchResult, as_json: bool) -> None:
@@ -113,14 +148,48 @@ def print_dispatch(result: DispatchResult, as_json: bool) -> None:
         f"Sent {result.sent}, to retry later {result.retrying}, failed {result.failed}"
         + (f", partly refused {result.partly_refused}" if result.partly_refused else "")
         + "."
-    )
-    if result.failed:
-        console.print(
-            f"[bold red]{result.failed} message(s) could not be delivered[/]; the business unit "
-            "has been told. See 'auditround outbox status'."
+    )  # what failed, or why the run stopped, is said by exit_if_undelivered (on stderr)
+
+
+@app.command("list")
+def list_messages(
+    status: str | None = typer.Option(
+        None, "--status", help="Only this state: queued, sending, sent or failed."
+    ),
+    round_id: str | None = typer.Option(None, "--round", help="Only this round's, e.g. 2026-H1."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only this kind: task, nomination, launch_summary, alert, ..."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Each message: recipient, kind, state, attempts, next attempt and last error."""
+    from audit_core.services.outbox import list_messages as listed
+
+    with STATE.app.unit_of_work() as uow:
+        messages = listed(
+            uow.session,
+            status=status.strip().lower() if status else None,
+            round_id=round_id,
+            kind=kind.strip() if kind else None,
         )
-    if result.stopped:
-        console.print(f"[bold red]Stopped:[/] {result.stopped}. The messages wait in the outbox.")
+    if as_json:
+        print_json([_plain(m) for m in messages])
+        return
+    table = Table(title=f"Outbox: {len(messages)} message{'' if len(messages) == 1 else 's'}")
+    for column in ("id", "to", "kind", "state", "attempts", "next attempt", "last error"):
+        table.add_column(column, justify="right" if column in ("id", "attempts") else "left")
+    for m in messages:
+        waiting = m.status == "queued"
+        table.add_row(
+            str(m.id),
+            ", ".join(m.recipients),
+            m.kind,
+            f"[red]{m.status}[/]" if m.status == "failed" else m.status,
+            str(m.attempts),
+            _when(m.next_attempt_at) if waiting else "-",
+            escape(m.last_error or ""),
+        )
+    console.print(table)
 
 
 @app.command("retry")
@@ -174,7 +243,7 @@ def show(
     s = view.summary
     table = Table(show_header=False, box=None)
     table.add_row("[bold]message[/]", f"{s.id} ({s.kind}, {s.dedupe_key})")
-    table.add_row("[bold]status[/]", f"{s.status}, {s.attempts} attempt(s)")
+    table.add_row("[bold]status[/]", f"{s.status}, {plural(s.attempts, 'attempt')}")
     if s.sent_at:
         table.add_row("[bold]sent[/]", _when(s.sent_at))
     if s.last_error:

@@ -10,13 +10,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from audit_core.cli.common import STATE, console, print_json
+from audit_core.cli.common import STATE, console, plural, print_json
 from audit_core.domain.errors import AuditRoundError
 
 if TYPE_CHECKING:
     from audit_core.domain.workdays import Timeline
+    from audit_core.services.launch import LaunchResult
+    from audit_core.services.round_view import Opening
 
-app = typer.Typer(help="Plan a round, review and adjust it, then launch it.", no_args_is_help=True)
+app = typer.Typer(
+    help="Plan a round, review and adjust it, launch it, and fix it while it is open.",
+    no_args_is_help=True,
+)
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
@@ -58,7 +63,10 @@ def plan(
         None, "--seed", help="Random seed; the same register and seed give the same selection."
     ),
     launch_on: str | None = typer.Option(
-        None, "--launch-on", help="Launch date (default: the next working day)."
+        None,
+        "--launch-on",
+        help="Launch date, within the period (default: the next working day, or the period's "
+        "first working day if it starts later).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -81,7 +89,7 @@ def plan(
     focus_name = STATE.app.config().focus(result.focus_id).name
     console.print(
         f"[bold green]Round {result.round_id} planned[/]: {focus_name}, "
-        f"{result.cases} cases (seed {result.seed})."
+        f"{plural(result.cases, 'case')} (seed {result.seed})."
     )
     table = Table(title="Cases by area")
     for column in ("area", "asked", "eligible", "selected"):
@@ -90,12 +98,12 @@ def plan(
         table.add_row(a.area_id, str(a.requested), str(a.eligible), str(a.selected))
     console.print(table)
     console.print(
-        f"Auditors: {result.filled} of {result.slots} agency audits assigned; "
-        f"largest load {result.max_load} cases."
+        f"Auditors: {result.filled} of {plural(result.slots, 'agency audit')} assigned; "
+        f"largest load {plural(result.max_load, 'case')}."
     )
     if result.unfilled:
         console.print(
-            f"[yellow]{result.unfilled} agency audits have no eligible auditor yet; "
+            f"[yellow]{plural(result.unfilled, 'agency audit')} without an eligible auditor yet; "
             "the agency lead is asked to nominate one at launch.[/]"
         )
     for warning in result.warnings:
@@ -127,6 +135,8 @@ def show(
         f"seed {view.seed}; "
         f"audit tool {view.audit_tool}; planned by {view.planned_by}."
     )
+    if view.opening is not None:
+        console.print(_opening(view.opening), highlight=False)
     cases = Table(title=f"Cases ({len(view.cases)})")
     for column in ("case", "area", "stratum", "why it was eligible"):
         cases.add_column(column)
@@ -144,7 +154,10 @@ def show(
         auditor = (
             escape(f"{a.auditor_name} ({a.auditor_id})") if a.auditor_id else "[yellow]unfilled[/]"
         )
-        by_agency.add_row(escape(label), escape(a.case_ref), a.area_id, auditor, a.status)
+        status = a.status
+        if a.due_on and a.due_on != view.timeline.due_on:  # extended on its own
+            status += f", due {a.due_on:%d/%m/%Y}"
+        by_agency.add_row(escape(label), escape(a.case_ref), a.area_id, auditor, status)
     console.print(by_agency)
 
     loads = Table(title="Load per auditor")
@@ -221,33 +234,15 @@ def reassign(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Give one agency's audit of a case to another auditor (or clear it)."""
+    """Give one agency's audit of a case to another auditor (or clear it, before launch).
+
+    Once the round is open, the old link stops working, the new auditor's task is sent and
+    the released auditor gets a note."""
     if (to is None) == (not clear):
         raise AuditRoundError("Give either --to AUDITOR or --clear.")
-    from audit_core.services.round_changes import reassign as give
+    from audit_core.cli.fieldwork_cmd import reassign_and_report
 
-    with STATE.app.unit_of_work() as uow:
-        result = give(
-            uow, round_id=round_id, case_ref=case_ref, agency_id=agency, auditor_id=to, area_id=area
-        )
-    if as_json:
-        print_json(
-            {
-                "round": result.round_id,
-                "case_ref": result.case_ref,
-                "agency": result.agency_id,
-                "from": result.previous,
-                "to": result.auditor_id,
-            }
-        )
-        return
-    if result.previous == result.auditor_id:
-        console.print("Nothing changed: that is already the assignment.")
-        return
-    console.print(
-        f"Round {result.round_id}, case {result.case_ref}, {result.agency_id}: "
-        f"{result.previous or 'unfilled'} -> {result.auditor_id or 'unfilled'}."
-    )
+    reassign_and_report(round_id, case_ref, agency, to, area, as_json)
 
 
 def _per_area(requested: dict[str, int]) -> str:
@@ -256,29 +251,149 @@ def _per_area(requested: dict[str, int]) -> str:
 
 @app.command("launch")
 def launch(
-    round_id: str = typer.Argument(..., help="The round to launch, e.g. 2026-H1."),
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round to launch, e.g. 2026-H1."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    early: bool = typer.Option(
+        False, "--early", help="Launch before the planned launch date (kept in the audit trail)."
+    ),
 ) -> None:
-    """Open a planned round, queue every task email and nomination request, and send them."""
-    from audit_core.cli.outbox_cmd import print_dispatch
+    """Open a planned round, send every task and nomination request, then the summary.
 
-    launched, sent = STATE.app.launch(round_id)
+    The business unit's summary says what was delivered and what was not.
+
+    A round launches on or after its planned launch date, within its period. Exits 3 if a
+    message was refused for good, 4 if the mail server could not be reached."""
+    from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
+
+    launched, sent = STATE.app.launch(round_id, early=early)
     if as_json:
         print_json({"launch": dataclasses.asdict(launched), "dispatch": dataclasses.asdict(sent)})
+        exit_if_undelivered(sent)
         return
     if launched.opened:
         console.print(
-            f"Round [bold]{round_id}[/] is open. Queued {launched.tasks_queued} task email(s), "
-            f"{launched.nominations_queued} nomination request(s) and the launch summary."
+            f"Round [bold]{round_id}[/] is open. Queued "
+            f"{plural(launched.tasks_queued, 'task email')} and "
+            f"{plural(launched.nominations_queued, 'nomination request')}."
         )
     elif launched.queued:
         console.print(
-            f"Round [bold]{round_id}[/] was already open; queued {launched.queued} missing "
-            "message(s)."
+            f"Round [bold]{round_id}[/] was already open; queued "
+            f"{plural(launched.queued, 'missing message')}."
         )
     else:
         console.print(
             f"Round [bold]{round_id}[/] was already launched; nothing new to queue "
-            f"({launched.already_queued} message(s) already in the outbox)."
+            f"({plural(launched.already_queued, 'message')} already in the outbox)."
         )
     print_dispatch(sent, as_json=False)
+    _print_summary(launched)
+    exit_if_undelivered(sent)
+
+
+def _print_summary(launched: LaunchResult) -> None:
+    """What the launch summary told the business unit, or why it waits."""
+    summary = launched.summary
+    if launched.summary_deferred:
+        console.print(
+            f"[yellow]The launch summary waits[/]: {escape(launched.summary_deferred)}. Run "
+            f"'auditround round launch {launched.round_id}' again once the server is reachable: "
+            "it sends what waits, then the summary."
+        )
+    elif summary is not None and summary.queued:
+        t, n = summary.tasks, summary.nominations
+        console.print(
+            f"Launch summary to the business unit: tasks {t.delivered} delivered, {t.failed} not "
+            f"delivered, {t.waiting} waiting for a retry; nomination requests {n.delivered} "
+            f"delivered, {n.failed} not delivered, {n.waiting} waiting."
+        )
+
+
+# --- rounds as a list; cancelling one (services.round_list, services.round_cancel) ----------
+
+
+def _opening(opening: Opening) -> str:
+    """When the round opens, or opened (and whether early), or was cancelled; board time."""
+    zone = opening.timezone
+    planned = f"{opening.launch_at:%a %d/%m/%Y at %H:%M}"
+    if opening.launched_at is None:
+        text = f"Launches {planned} ({zone})."
+    else:
+        text = f"Opened {opening.launched_at:%a %d/%m/%Y at %H:%M} ({zone})"
+        text += f", early: planned for {planned}." if opening.early else ", on its planned day."
+    if opening.cancelled_at is not None:
+        text += (
+            f" Cancelled {opening.cancelled_at:%a %d/%m/%Y at %H:%M}: "
+            f"{escape(opening.cancel_reason or '')}."
+        )
+    return text
+
+
+@app.command("list")
+def list_rounds(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Every round: status, focus, areas, launch and due dates, and how far its audits are."""
+    from audit_core.services.round_list import list_rounds as rounds
+
+    with STATE.app.unit_of_work() as uow:
+        lines = rounds(uow)
+    if as_json:
+        print_json([line.to_json() for line in lines])
+        return
+    if not lines:
+        console.print("No round has been planned yet: plan one with 'auditround round plan'.")
+        return
+    table = Table(title="Rounds")
+    for column in ("round", "status", "focus", "areas", "launch", "due", "audits"):
+        table.add_column(column)
+    for line in lines:
+        counts = ", ".join(f"{n} {state}" for state, n in line.progress.items() if n)
+        table.add_row(
+            line.round_id,
+            line.status,
+            escape(line.focus_name),
+            ", ".join(line.areas),
+            _day(line.launch_on),
+            _day(line.due_on),
+            f"{line.assignments}: {counts}" if counts else "0",
+        )
+    console.print(table)
+
+
+@app.command("cancel")
+def cancel(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why, in a sentence: kept in the audit trail, told to the auditors."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Cancel a planned or open round; an open round's auditors are told and links retired.
+
+    The period can then be planned again."""
+    from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
+
+    result, sent = STATE.app.cancel_round(round_id, reason)
+    if as_json:
+        dispatch = dataclasses.asdict(sent) if sent is not None else None
+        print_json({"cancel": result.to_json(), "dispatch": dispatch})
+    elif not result.cancelled:
+        console.print(f"Round [bold]{result.round_id}[/] was already cancelled; nothing changed.")
+    else:
+        console.print(f"Round [bold]{result.round_id}[/] is cancelled (it was {result.was}).")
+        if result.was == "open":
+            console.print(
+                f"Told {plural(result.auditors_told, 'auditor')} and "
+                f"{plural(result.leads_told, 'agency lead')}; "
+                f"{plural(result.links_retired, 'secure link')} retired; the business unit "
+                "has the list."
+            )
+        console.print(
+            "The period can be planned again: auditround round plan --period "
+            f"{result.round_id} --focus FOCUS"
+        )
+    if sent is not None:
+        if not as_json:
+            print_dispatch(sent, as_json=False)
+        exit_if_undelivered(sent)

@@ -22,6 +22,8 @@ always found when one exists (no greedy choice can paint it into a corner):
 
 Loads count the cases an auditor already holds in this round (``held``), so
 re-running the matching for a swapped-in case keeps the whole round balanced.
+Capacity also counts what they hold in other rounds whose fieldwork overlaps
+(``held_elsewhere``), so two rounds side by side never overload one person.
 """
 
 from __future__ import annotations
@@ -49,14 +51,15 @@ class Auditor:
     id: str
     agency_id: str
     areas: frozenset[str]
-    capacity: int  # cases per round
+    capacity: int  # cases at a time: across rounds whose fieldwork overlaps
     held: int = 0  # cases already held in this round
     practitioner_ids: frozenset[str] = frozenset()
     active: bool = True
+    held_elsewhere: int = 0  # cases held in other rounds whose fieldwork overlaps this one
 
     @property
     def capacity_left(self) -> int:
-        return max(0, self.capacity - self.held)
+        return max(0, self.capacity - self.held - self.held_elsewhere)
 
 
 def _covers(slot: Slot, auditor: Auditor) -> bool:
@@ -80,6 +83,11 @@ def why_not_eligible(slot: Slot, auditor: Auditor) -> str | None:
     if _conflicted(slot, auditor):
         return "is a practitioner on this case (conflict of interest)"
     if auditor.capacity_left <= 0:
+        if auditor.held_elsewhere:
+            return (
+                f"has no capacity left ({auditor.held} this round and {auditor.held_elsewhere} "
+                f"in overlapping rounds, of {auditor.capacity})"
+            )
         return f"has no capacity left this round ({auditor.held} of {auditor.capacity} taken)"
     return None
 
@@ -165,7 +173,9 @@ def unfilled_reason(slot: Slot, auditors: Iterable[Auditor]) -> str:
         return f"every {slot.agency_id} auditor covering {slot.area_id} works on this case"
     with_room = sorted(a.id for a in free if a.capacity_left > 0)
     if not with_room:
-        return f"every {slot.agency_id} auditor covering {slot.area_id} is at capacity"
+        overlaps = any(a.held_elsewhere for a in free)
+        across = " (with the rounds that overlap this one)" if overlaps else ""
+        return f"every {slot.agency_id} auditor covering {slot.area_id} is at capacity{across}"
     return f"no auditor chosen yet ({', '.join(with_room)} could take it)"
 
 

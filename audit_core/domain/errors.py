@@ -79,3 +79,7 @@ class PlanningError(AuditRoundError):
 
 class MailError(AuditRoundError):
     """Mail settings are missing or wrong."""
+
+
+class SettingError(AuditRoundError):
+    """A setting (an environment variable or a global option) is wrong."""

@@ -118,7 +118,13 @@ ASSIGNMENT_STEPS: dict[str, frozenset[str]] = {
 
 # What an issued task really is, from its email's outbox status: an assignment reads
 # ``queued`` until the mail server has accepted its task, then ``sent``, or ``failed``.
-_DELIVERY = {"queued": "queued", "sending": "queued", "sent": "sent", "failed": "failed"}
+_DELIVERY = {
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "failed": "failed",
+    "withdrawn": "withdrawn",
+}
 
 
 def delivery_state(status: str, message_status: str | None) -> str:
@@ -151,6 +157,7 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"  # claimed by a dispatcher
     SENT = "sent"
     FAILED = "failed"  # permanently refused, or out of attempts
+    WITHDRAWN = "withdrawn"  # not to be sent after all: its link was retired before it went
 
 
 def _enum(cls: type[enum.StrEnum]) -> String:

@@ -26,8 +26,19 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def london_date(now: dt.datetime) -> dt.date:
-    """The calendar date in London at ``now`` (deadlines and the audit day are London dates)."""
+    """The calendar date in London at ``now``."""
     return now.astimezone(LONDON).date()
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    """The time zone of this name (``board.timezone``; checked when the configuration loads)."""
+    return ZoneInfo(name)
+
+
+def local_date(now: dt.datetime, timezone: str) -> dt.date:
+    """The calendar date at ``now`` in the board's zone (deadlines, launch days, "today")."""
+    return now.astimezone(zone(timezone)).date()
 
 
 @cache

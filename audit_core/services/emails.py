@@ -113,7 +113,9 @@ def launch_summary(
     tasks: list[dict[str, str]],
     nominations: list[dict[str, str]],
 ) -> Letter:
-    """The business unit's summary of a launch: who got a task, who was asked to nominate."""
+    """The business unit's summary of a launch, once its emails have been tried: whose task
+    was delivered, failed or waits for a retry, and which agency leads were asked to nominate.
+    Each row's ``state`` is ``delivered``, ``failed`` or ``waiting``."""
     return Letter(
         template="launch_summary",
         context={
@@ -124,6 +126,11 @@ def launch_summary(
             "case_count": case_count,
             "tasks": tasks,
             "nominations": nominations,
+            **{
+                f"{name}_{state}": [row for row in rows if row["state"] == state]
+                for name, rows in (("tasks", tasks), ("nominations", nominations))
+                for state in ("delivered", "failed", "waiting")
+            },
         },
         to=[_unit_address(config)],
     )
@@ -137,6 +144,122 @@ def delivery_alert(config: BoardConfig, failed: dict[str, Any]) -> Letter:
             "board_name": config.board.name,
             "business_unit": business_unit(config),
             "failed": failed,
+        },
+        to=[_unit_address(config)],
+    )
+
+
+# --- fixing an open round (services.fieldwork) --------------------------------------------
+
+
+def _case_only(facts: dict[str, Any]) -> dict[str, Any]:
+    """The round and the case by reference, agency and focus: nothing more."""
+    keys = ("board_name", "business_unit", "round_id", "focus_name", "case_ref", "agency_name")
+    return {key: facts[key] for key in keys}
+
+
+def released(
+    config: BoardConfig, facts: dict[str, Any], *, auditor_name: str, auditor_email: str
+) -> Letter:
+    """The auditor released from a task: which case, and that they need do nothing more."""
+    return Letter(
+        template="released",
+        context={**_case_only(facts), "auditor_name": auditor_name},
+        to=[(auditor_name, auditor_email)],
+        reply_to=_unit_address(config),
+    )
+
+
+def declined(
+    config: BoardConfig,
+    facts: dict[str, Any],
+    *,
+    auditor_name: str,
+    reason: str,
+    candidates: list[str],
+    agency_id: str,
+) -> Letter:
+    """The business unit is told that an auditor declined, why, and who could take it."""
+    return Letter(
+        template="declined",
+        context={
+            **_case_only(facts),
+            "area_name": facts["area_name"],
+            "due_on": facts["due_on"],
+            "auditor_name": auditor_name,
+            "reason": reason,
+            "candidates": candidates,
+            "agency_id": agency_id,
+        },
+        to=[_unit_address(config)],
+    )
+
+
+def extended(
+    config: BoardConfig,
+    facts: dict[str, Any],
+    *,
+    auditor_name: str,
+    auditor_email: str,
+    previous_due: dt.date,
+) -> Letter:
+    """The auditor is told their return is now due later (their link is unchanged)."""
+    return Letter(
+        template="extended",
+        context={
+            **_case_only(facts),
+            "auditor_name": auditor_name,
+            "previous_due": previous_due,
+            "due_on": facts["due_on"],
+            "audit_day_on": facts["audit_day_on"],
+        },
+        to=[(auditor_name, auditor_email)],
+        reply_to=_unit_address(config),
+    )
+
+
+# --- a round cancelled (services.round_cancel) -----------------------------------------------
+
+
+def round_cancelled(
+    config: BoardConfig,
+    facts: dict[str, Any],
+    *,
+    name: str,
+    email: str,
+    reason: str,
+    role: str,
+) -> Letter:
+    """Someone who had a part in an open round is told it was cancelled: an auditor with a
+    task (``role`` "auditor", or "submitted" if their return was in) or an agency lead asked
+    to nominate ("lead"). The case by reference, agency and focus only."""
+    keys = ("board_name", "business_unit", "round_id", "focus_name", "case_ref", "agency_name")
+    return Letter(
+        template="round_cancelled",
+        context={**{k: facts[k] for k in keys}, "name": name, "reason": reason, "role": role},
+        to=[(name, email)],
+        reply_to=_unit_address(config),
+    )
+
+
+def round_cancelled_notice(
+    config: BoardConfig,
+    round_context: dict[str, Any],
+    *,
+    reason: str,
+    told: list[dict[str, str]],
+    links_retired: int,
+    returns_in: int,
+) -> Letter:
+    """The business unit's record of a cancelled round: why, and who was told."""
+    return Letter(
+        template="round_cancelled_notice",
+        context={
+            **round_context,
+            "reason": reason,
+            "told": told,
+            "links_retired": links_retired,
+            "returns_in": returns_in,
         },
         to=[_unit_address(config)],
     )

@@ -32,13 +32,14 @@ from email.parser import BytesParser
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Text, cast, func, insert, select
+from sqlalchemy import Text, cast, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from audit_core.domain.errors import InvalidState, NotFound
 from audit_core.domain.models import OutboxBody, OutboxMessage, OutboxStatus
 from audit_core.services import emails
 from audit_core.services.ports import Composed, Letter
+from audit_core.services.queries import get_round
 from audit_core.services.unit_of_work import UnitOfWork
 
 ALERT_KIND = "alert"
@@ -173,6 +174,39 @@ def _insert(session: Session, rows: list[dict[str, Any]], bodies: list[bytes]) -
     return ids
 
 
+def withdraw(uow: UnitOfWork, dedupe_keys: Sequence[str], *, why: str) -> list[int]:
+    """Withdraw the messages of these keys that are still waiting to be sent; their ids.
+
+    A task whose secure link has been retired (the audit was reassigned or declined,
+    the round cancelled) must not reach its auditor later with a link that no longer
+    works. A message already being sent, or sent, is left as it is.
+    """
+    rows = (
+        uow.session.execute(
+            select(OutboxMessage.id, OutboxMessage.round_id).where(
+                OutboxMessage.dedupe_key.in_(list(dedupe_keys)),
+                OutboxMessage.status == OutboxStatus.QUEUED,
+            )
+        ).all()
+        if dedupe_keys
+        else []
+    )
+    withdrawn = []
+    for message_id, round_id in rows:
+        changed = uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED)
+            .values(status=OutboxStatus.WITHDRAWN)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            withdrawn.append(message_id)
+            uow.record(
+                "withdrawn", "outbox_message", message_id, round_id=round_id, details={"why": why}
+            )
+    return withdrawn
+
+
 # --- a message that could not be delivered -------------------------------------------
 
 
@@ -229,6 +263,7 @@ class MessageSummary:
     last_error: str | None
     refused_recipients: dict[str, Any]
     message_id: str
+    round_id: str | None = None
 
     @classmethod
     def of(cls, row: OutboxMessage) -> MessageSummary:
@@ -246,6 +281,7 @@ class MessageSummary:
             last_error=row.last_error,
             refused_recipients=dict(row.refused_recipients or {}),
             message_id=row.message_id,
+            round_id=row.round_id,
         )
 
 
@@ -254,6 +290,7 @@ class OutboxReport:
     by_status: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     due_now: int = 0
+    next_retry_at: dt.datetime | None = None  # the next queued message not yet due
     oldest_queued_at: dt.datetime | None = None
     failures: list[MessageSummary] = field(default_factory=list)
     partly_refused: list[MessageSummary] = field(default_factory=list)
@@ -274,6 +311,11 @@ def status(session: Session, *, now: dt.datetime) -> OutboxReport:
     report.due_now = (
         session.scalar(select(func.count()).where(queued, OutboxMessage.next_attempt_at <= now))
         or 0
+    )
+    report.next_retry_at = session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            queued, OutboxMessage.next_attempt_at > now
+        )
     )
     report.oldest_queued_at = session.scalar(
         select(func.min(OutboxMessage.queued_at)).where(queued)
@@ -299,6 +341,28 @@ def status(session: Session, *, now: dt.datetime) -> OutboxReport:
         if row.refused_recipients
     ]
     return report
+
+
+def list_messages(
+    session: Session,
+    *,
+    status: str | None = None,
+    round_id: str | None = None,
+    kind: str | None = None,
+) -> list[MessageSummary]:
+    """Every message (oldest first), or those with this status, of this round, of this kind:
+    recipients, kind, state, attempts, next attempt and last error of each."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if status is not None:
+        if status not in set(OutboxStatus):
+            states = ", ".join(s.value for s in OutboxStatus)
+            raise NotFound(f"There is no message status '{status}': use one of {states}.")
+        query = query.where(OutboxMessage.status == status)
+    if round_id is not None:
+        query = query.where(OutboxMessage.round_id == get_round(session, round_id).id)
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return [MessageSummary.of(row) for row in session.scalars(query)]
 
 
 @dataclass(frozen=True)

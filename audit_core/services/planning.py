@@ -28,7 +28,7 @@ from audit_core.domain.models import (
     RoundCase,
     RoundStatus,
 )
-from audit_core.domain.periods import parse_period
+from audit_core.domain.periods import check_in_period, parse_period, period_bounds
 from audit_core.domain.policy import Focus
 from audit_core.domain.selection import Candidate, Criteria, months_before, select_cases
 from audit_core.domain.workdays import (
@@ -38,8 +38,9 @@ from audit_core.domain.workdays import (
     timeline_json,
     why_not_working,
 )
-from audit_core.services.queries import load_candidates, round_auditors
+from audit_core.services.queries import load_candidates, newest_activity, round_auditors
 from audit_core.services.reference import sync_reference_data
+from audit_core.services.round_ids import move_aside
 from audit_core.services.unit_of_work import UnitOfWork
 
 MAX_SEED = 2**31 - 1  # the seed column is a 32-bit integer
@@ -131,13 +132,13 @@ def plan_round(
     for area_id in areas:
         config.area(area_id)
     existing = session.get(AuditRound, round_id)
-    if existing is not None:
+    if existing is not None and existing.status != RoundStatus.CANCELLED:
         raise PlanningError(
             f"Round {round_id} is already planned (focus {existing.focus_id}, status "
-            f"{existing.status}); there is one round per period."
+            f"{existing.status}); there is one round per period (cancel it to plan it again)."
         )
     today = uow.today
-    launch_on = _check_launch(launch_on, today)
+    launch_on = _check_launch(launch_on, today, round_id)
     per_area = _cases_per_area(focus, areas, cases_per_area)
     if seed is None:
         seed = secrets.randbelow(MAX_SEED + 1)
@@ -146,23 +147,19 @@ def plan_round(
 
     sync_reference_data(uow)
     criteria = Criteria.from_config(config, focus)
+    active_since = months_before(today, focus.lookback_months)
     candidates = load_candidates(
-        session,
-        area_ids=areas,
-        categories=focus.categories,
-        active_since=months_before(today, focus.lookback_months),
+        session, area_ids=areas, categories=focus.categories, active_since=active_since
     )
     selection = select_cases(
         candidates, criteria, today=today, areas=areas, cases_per_area=per_area, seed=seed
     )
     if not selection.chosen:
-        raise PlanningError(
-            f"No case in the register for {', '.join(areas)} is eligible for the focus "
-            f"'{focus.name}' ({len(candidates)} cases in its categories were checked); "
-            "nothing was planned."
-        )
+        raise PlanningError(_none_eligible(uow, focus, areas, active_since, len(candidates)))
 
     timeline = round_timeline(launch_on, config.cadence)
+    if existing is not None:  # the period's cancelled round: renamed, so the id is free
+        move_aside(uow, existing)
     audit_round = AuditRound(
         id=round_id,
         focus_id=focus.id,
@@ -246,9 +243,40 @@ def _cases_per_area(focus: Focus, areas: Sequence[str], override: int | None) ->
     return per_area
 
 
-def _check_launch(launch_on: dt.date | None, today: dt.date) -> dt.date:
+def _none_eligible(
+    uow: UnitOfWork, focus: Focus, areas: list[str], active_since: dt.date, checked: int
+) -> str:
+    """Why nothing could be planned: the look-back window, and the register's newest activity."""
+    newest = newest_activity(uow.session, area_ids=areas, categories=focus.categories)
+    cases = "case" if checked == 1 else "cases"
+    register = (
+        f"the register's newest activity in these areas and categories is on {_long(newest)}"
+        if newest is not None
+        else "the register holds no case in these areas and categories"
+    )
+    return (
+        f"No case in the register for {', '.join(areas)} is eligible for the focus "
+        f"'{focus.name}' ({checked} {cases} in its categories with activity in its look-back "
+        f"window were checked); nothing was planned. The focus looks back "
+        f"{focus.lookback_months} month{'' if focus.lookback_months == 1 else 's'}, to "
+        f"activity on or after {_long(active_since)}; "
+        f"{register}."
+    )
+
+
+def _long(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _check_launch(launch_on: dt.date | None, today: dt.date, period: str) -> dt.date:
+    """The launch date given, or the next working day (the period's first working day if it
+    starts later); it must be a working day, not past, and in the round's period."""
     if launch_on is None:
-        return next_working_day(today)
+        start = period_bounds(period)[0]
+        launch_on = next_working_day(max(today, start - dt.timedelta(days=1)))
+        check_in_period(period, launch_on, what="launch")
+        return launch_on
+    check_in_period(period, launch_on, what="launch")
     if launch_on < today:
         raise PlanningError(
             f"The launch date {launch_on:%d/%m/%Y} has passed; choose today or a later date."

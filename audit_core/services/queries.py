@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,12 +29,12 @@ from audit_core.domain.models import (
     RoundStatus,
     delivery_state,
 )
-from audit_core.domain.periods import parse_period
+from audit_core.domain.periods import parse_round_id
 from audit_core.domain.selection import Candidate, Involvement
 
 
 def get_round(session: Session, round_id: str) -> AuditRound:
-    audit_round = session.get(AuditRound, parse_period(round_id))
+    audit_round = session.get(AuditRound, parse_round_id(round_id))  # or 2026-H1-cancelled-1
     if audit_round is None:
         raise NotFound(f"There is no round {round_id}: it has not been planned.")
     return audit_round
@@ -91,7 +91,10 @@ def load_candidates(
         for case_id, round_id in session.execute(
             select(RoundCase.case_id, RoundCase.round_id)
             .join(AuditRound, AuditRound.id == RoundCase.round_id)
-            .where(AuditRound.status != RoundStatus.CLOSED, RoundCase.area_id.in_(area_ids))
+            .where(
+                AuditRound.status.not_in([RoundStatus.CLOSED, RoundStatus.CANCELLED]),
+                RoundCase.area_id.in_(area_ids),
+            )
         )
     }
     involvements: dict[int, list[Involvement]] = defaultdict(list)
@@ -131,10 +134,22 @@ def load_candidates(
     ]
 
 
+def newest_activity(
+    session: Session, *, area_ids: Iterable[str], categories: Iterable[str]
+) -> dt.date | None:
+    """The register's most recent ``last_activity_on`` in these areas and categories."""
+    return session.scalar(
+        select(func.max(CaseFile.last_activity_on)).where(
+            CaseFile.area_id.in_(list(area_ids)), CaseFile.category.in_(list(categories))
+        )
+    )
+
+
 def round_auditors(
     session: Session, round_id: str, *, except_assignment: int | None = None
 ) -> list[Auditor]:
-    """Every auditor, with the cases they already hold in this round."""
+    """Every auditor, with the cases they already hold in this round (``held``) and in the
+    other rounds whose fieldwork overlaps it (``held_elsewhere``): capacity holds across both."""
     held_query = (
         select(Assignment.auditor_id, func.count())
         .join(RoundCase, RoundCase.id == Assignment.round_case_id)
@@ -148,6 +163,7 @@ def round_auditors(
     if except_assignment is not None:
         held_query = held_query.where(Assignment.id != except_assignment)
     held: dict[str, int] = {k: int(v) for k, v in session.execute(held_query).all() if k}
+    elsewhere = held_in_overlapping_rounds(session, round_id)
     return [
         Auditor(
             id=person.id,
@@ -155,11 +171,35 @@ def round_auditors(
             areas=frozenset(person.areas or ()),
             capacity=person.capacity,
             held=held.get(person.id, 0),
+            held_elsewhere=elsewhere.get(person.id, 0),
             practitioner_ids=frozenset(person.practitioner_ids or ()),
             active=person.active,
         )
         for person in session.scalars(select(Person).order_by(Person.id))
     ]
+
+
+def held_in_overlapping_rounds(session: Session, round_id: str) -> dict[str, int]:
+    """Auditor id -> the audits they hold in other rounds whose fieldwork (launch to due
+    date) overlaps this round's; cancelled rounds and declined audits do not count."""
+    this = session.get(AuditRound, round_id)
+    if this is None:
+        return {}
+    other = (
+        select(Assignment.auditor_id, func.count())
+        .join(RoundCase, RoundCase.id == Assignment.round_case_id)
+        .join(AuditRound, AuditRound.id == RoundCase.round_id)
+        .where(
+            AuditRound.id != round_id,
+            AuditRound.status != RoundStatus.CANCELLED,
+            AuditRound.launch_on <= this.due_on,
+            AuditRound.due_on >= this.launch_on,
+            Assignment.auditor_id.is_not(None),
+            Assignment.status != AssignmentStatus.DECLINED,
+        )
+        .group_by(Assignment.auditor_id)
+    )
+    return {k: int(v) for k, v in session.execute(other).all() if k}
 
 
 def removed_case_ids(session: Session, round_id: str) -> set[int]:
@@ -202,22 +242,26 @@ def practitioners_on(session: Session, case_id: int, agency_id: str) -> frozense
     return frozenset(found or ())
 
 
+def message_statuses(session: Session, keys: Sequence[str]) -> dict[str, str]:
+    """The outbox status of each of these dedupe keys that is in the outbox."""
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.status).where(
+                OutboxMessage.dedupe_key.in_(list(keys[start : start + 500]))
+            )
+        )
+        found.update(rows.tuples().all())
+    return found
+
+
 def task_message_states(session: Session, assignments: Iterable[Assignment]) -> dict[int, str]:
     """The outbox status of each assignment's current task email (assignment id -> status).
 
     An assignment without a task in the outbox is left out.
     """
     by_key = {a.task_key: a.id for a in assignments}
-    found: dict[int, str] = {}
-    keys = list(by_key)
-    for start in range(0, len(keys), 500):
-        rows = session.execute(
-            select(OutboxMessage.dedupe_key, OutboxMessage.status).where(
-                OutboxMessage.dedupe_key.in_(keys[start : start + 500])
-            )
-        )
-        found.update({by_key[key]: status for key, status in rows})
-    return found
+    return {by_key[key]: status for key, status in message_statuses(session, list(by_key)).items()}
 
 
 def shown_states(session: Session, assignments: Iterable[Assignment]) -> dict[int, str]:

@@ -1,26 +1,26 @@
-"""Adjusting a planned round before launch: swap a case, reassign an auditor.
+"""Adjusting a round: swap a case before launch, reassign an auditor before or after it.
 
 Both apply the same rules as planning (eligibility, conflicts of interest,
-capacity) and only while the round is ``planned``; each change writes audit
-events in the unit of work's transaction.
+capacity); a case is swapped only while the round is ``planned``, an auditor is
+reassigned while it is planned or open (after launch, through
+:mod:`audit_core.services.fieldwork`); each change writes audit events in the unit
+of work's transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit_core.domain.assignment import Slot, why_not_eligible
 from audit_core.domain.errors import NotFound, PlanningError
-from audit_core.domain.models import Person, RoundCase
+from audit_core.domain.models import RoundCase, RoundStatus
 from audit_core.domain.selection import Criteria, rationale, stratum_order, why_ineligible
+from audit_core.services.fieldwork import check_eligible, find_assignment, hand_over
 from audit_core.services.planning import assign_cases, record_selected
 from audit_core.services.queries import (
     find_round_case,
     get_round,
     load_candidates,
-    practitioners_on,
     removed_case_ids,
-    round_auditors,
 )
 from audit_core.services.reference import sync_reference_data
 from audit_core.services.unit_of_work import UnitOfWork
@@ -136,6 +136,8 @@ class ReassignResult:
     agency_id: str
     previous: str | None
     auditor_id: str | None
+    changed: bool = True  # False: it was so already; nothing was changed or queued
+    queued: tuple[str, ...] = ()  # open round: the dedupe keys of the emails queued
 
 
 def reassign(
@@ -151,41 +153,34 @@ def reassign(
 
     The auditor must pass every assignment rule (active, the agency, the area, no
     conflict of interest, capacity left in the round); the refusal names the rule.
+    In a planned round that is all. In an open round the audit is handed over
+    (:func:`audit_core.services.fieldwork.hand_over`): the old link stops working, the
+    new auditor gets their task and the released auditor a note. One use case for both,
+    so that the rules and the command are the same before and after launch.
     """
     session = uow.session
     audit_round = get_round(session, round_id)
+    if audit_round.status == RoundStatus.OPEN:
+        round_case = find_round_case(session, audit_round, case_ref, area_id)
+        change = hand_over(uow, audit_round, find_assignment(round_case, agency_id), auditor_id)
+        return ReassignResult(
+            audit_round.id,
+            case_ref,
+            agency_id,
+            change.previous,
+            change.auditor_id,
+            change.changed,
+            change.queued,
+        )
     audit_round.require_planned()
     sync_reference_data(uow)
     round_case = find_round_case(session, audit_round, case_ref, area_id)
-    assignment = next((a for a in round_case.assignments if a.agency_id == agency_id), None)
-    if assignment is None:
-        involved = ", ".join(a.agency_id for a in round_case.assignments) or "none"
-        raise NotFound(
-            f"Agency {agency_id} is not involved in case {case_ref} in round {audit_round.id} "
-            f"(involved: {involved})."
-        )
+    assignment = find_assignment(round_case, agency_id)
     previous = assignment.auditor_id
     if auditor_id is not None:
-        if session.get(Person, auditor_id) is None:
-            raise NotFound(f"There is no auditor '{auditor_id}' in the configuration.")
-        auditor = next(
-            a
-            for a in round_auditors(session, audit_round.id, except_assignment=assignment.id)
-            if a.id == auditor_id
-        )
-        slot = Slot(
-            key=str(assignment.id),
-            area_id=round_case.area_id,
-            agency_id=agency_id,
-            practitioner_ids=practitioners_on(session, round_case.case_id, agency_id),
-        )
-        reason = why_not_eligible(slot, auditor)
-        if reason is not None:
-            raise PlanningError(
-                f"{auditor_id} cannot audit case {case_ref} for {agency_id}: the auditor {reason}."
-            )
+        check_eligible(uow, audit_round, assignment, auditor_id)
     if previous == auditor_id:
-        return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id)
+        return ReassignResult(audit_round.id, case_ref, agency_id, previous, auditor_id, False)
     assignment.give_to(auditor_id, uow.now)
     uow.record(
         "auditor_reassigned" if auditor_id else "auditor_cleared",

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from audit_core.domain.assignment import Slot, unfilled_reason
-from audit_core.domain.models import Assignment, CaseFile, Person, RoundCase
-from audit_core.domain.workdays import Timeline, round_timeline, timeline_json
+from audit_core.domain.launch_day import launch_moment, opened_early
+from audit_core.domain.models import Assignment, AuditRound, CaseFile, Person, RoundCase
+from audit_core.domain.policy import BoardConfig
+from audit_core.domain.workdays import Timeline, round_timeline, timeline_json, zone
 from audit_core.services.queries import get_round, round_auditors, shown_states
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -39,6 +41,7 @@ class AssignmentLine:
     auditor_id: str | None
     auditor_name: str | None
     status: str
+    due_on: dt.date | None = None  # this audit's deadline (later than the round's if extended)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class LoadLine:
     agency_id: str
     load: int
     capacity: int
+    elsewhere: int = 0  # audits held in other rounds whose fieldwork overlaps this one
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,45 @@ class UnfilledLine:
     area_id: str
     agency_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Opening:
+    """When the round opens, or opened, in the board's zone; and if it was stopped, why."""
+
+    timezone: str
+    launch_at: dt.datetime  # the planned moment: its launch date at the cadence's launch_time
+    launched_at: dt.datetime | None  # when it really opened
+    early: bool | None  # opened before its planned day (with --early); None: not opened
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "planned_launch_at": self.launch_at.isoformat(),
+            "launched_at": self.launched_at.isoformat() if self.launched_at else None,
+            "launched_early": self.early,
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
+            "cancel_reason": self.cancel_reason,
+        }
+
+
+def opening(config: BoardConfig, audit_round: AuditRound) -> Opening:
+    """The round's planned and real opening, in the board's zone."""
+    timezone = config.board.timezone
+    local = zone(timezone)
+    launched = audit_round.launched_at
+    return Opening(
+        timezone=timezone,
+        launch_at=launch_moment(audit_round.launch_on, config.cadence.launch_time, timezone),
+        launched_at=launched.astimezone(local) if launched else None,
+        early=opened_early(audit_round.launch_on, launched, timezone) if launched else None,
+        cancelled_at=audit_round.cancelled_at.astimezone(local)
+        if audit_round.cancelled_at
+        else None,
+        cancel_reason=audit_round.cancel_reason,
+    )
 
 
 @dataclass(frozen=True)
@@ -77,6 +120,7 @@ class RoundView:
     loads: tuple[LoadLine, ...]
     unfilled: tuple[UnfilledLine, ...]
     timeline: Timeline
+    opening: Opening | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +133,7 @@ class RoundView:
             "audit_tool": self.audit_tool,
             "planned_at": self.planned_at.isoformat(),
             "planned_by": self.planned_by,
+            **(self.opening.to_json() if self.opening else {}),
             "cases": [
                 {
                     "reference": c.reference,
@@ -106,6 +151,7 @@ class RoundView:
                     "area": a.area_id,
                     "auditor": a.auditor_id,
                     "status": a.status,
+                    "due_on": a.due_on.isoformat() if a.due_on else None,
                 }
                 for a in self.assignments
             ],
@@ -115,6 +161,7 @@ class RoundView:
                     "agency": x.agency_id,
                     "load": x.load,
                     "capacity": x.capacity,
+                    "in_overlapping_rounds": x.elsewhere,
                 }
                 for x in self.loads
             ],
@@ -173,6 +220,7 @@ def show_round(uow: UnitOfWork, round_id: str) -> RoundView:
                     a.auditor_id,
                     a.auditor.name if a.auditor else None,
                     states[a.id],
+                    a.due_on,
                 )
             )
             if a.auditor_id is None:
@@ -193,7 +241,14 @@ def show_round(uow: UnitOfWork, round_id: str) -> RoundView:
     lines.sort(key=lambda x: (x.agency_id, area_rank.get(x.area_id, 99), x.case_ref))
     loads = sorted(
         (
-            LoadLine(p.id, p.name, p.agency_id, auditors[p.id].held, p.capacity)
+            LoadLine(
+                p.id,
+                p.name,
+                p.agency_id,
+                auditors[p.id].held,
+                p.capacity,
+                auditors[p.id].held_elsewhere,
+            )
             for p in people.values()
             if auditors[p.id].held
         ),
@@ -215,6 +270,7 @@ def show_round(uow: UnitOfWork, round_id: str) -> RoundView:
         assignments=tuple(lines),
         loads=tuple(loads),
         unfilled=tuple(unfilled),
+        opening=opening(config, audit_round),
         timeline=round_timeline(
             audit_round.launch_on,
             config.cadence,

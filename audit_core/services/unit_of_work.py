@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from audit_core.domain.errors import MailError
 from audit_core.domain.models import AuditEvent
 from audit_core.domain.policy import BoardConfig
-from audit_core.domain.workdays import london_date
+from audit_core.domain.workdays import local_date
 from audit_core.services.ports import Mail
 
 
@@ -33,8 +33,14 @@ class UnitOfWork:
     mail: Mail | None = None  # only the use cases that queue email need it
 
     @property
+    def timezone(self) -> str:
+        """The board's time zone (``board.timezone``): its calendar dates are dates there."""
+        return self.config.board.timezone
+
+    @property
     def today(self) -> dt.date:
-        return london_date(self.now)
+        """The date now in the board's zone."""
+        return local_date(self.now, self.timezone)
 
     def mailer(self) -> Mail:
         if self.mail is None:

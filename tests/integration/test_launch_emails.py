@@ -1,4 +1,5 @@
-"""Launching a round opens it and queues a task per auditor, a nomination per gap, a summary."""
+"""Launching a round opens it and queues a task per auditor and a nomination per gap; the
+summary to the business unit follows once they have been sent (test_launch_summary.py)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ def test_launch_opens_the_round_and_queues_a_task_per_auditor_and_a_request_per_
     assert audit_round is not None
     assert audit_round.status == RoundStatus.OPEN
     assert audit_round.launched_at == now
-    assert (result.tasks_queued, result.nominations_queued, result.summary_queued) == (5, 2, True)
+    assert (result.tasks_queued, result.nominations_queued, result.summary_queued) == (5, 2, False)
     kinds = session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
-    assert sorted(kinds) == ["launch_summary"] + ["nomination"] * 2 + ["task"] * 5
+    assert sorted(kinds) == ["nomination"] * 2 + ["task"] * 5  # no summary before a send
     for assignment in session.scalars(select(Assignment)):
         if assignment.auditor_id:
             assert assignment.status == "issued"  # queued, not yet delivered: nothing was sent
@@ -94,10 +95,10 @@ def test_launching_again_queues_nothing_and_sends_nothing(
     assert sink.count == 8
 
     later = now + dt.timedelta(hours=1)
-    again = launched_round(make_uow(at=later))
-    second = make_app(mail_settings, at=later).dispatch()
+    again, second = make_app(mail_settings, at=later).launch("2026-H1")
 
     assert not again.opened and again.queued == 0 and again.already_queued == 8
+    assert not again.summary_queued
     assert second.attempted == 0
     assert sink.count == 8
     session.expire_all()
@@ -149,5 +150,5 @@ def test_every_launch_step_is_in_the_audit_trail(uow: UnitOfWork, session: Sessi
     assert actions.count("launched") == 1
     assert actions.count("task_issued") == 5
     assert actions.count("nomination_requested") == 2
-    assert actions.count("queued") == 8
+    assert actions.count("queued") == 7
     assert {e.actor for e in events(session)[before:]} == {"alice"}

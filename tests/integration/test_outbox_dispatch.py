@@ -274,6 +274,6 @@ def test_status_counts_messages_by_status_and_kind(
 
     report = outbox.status(session, now=now)
 
-    assert report.by_status == {"queued": 3, "sending": 0, "sent": 2, "failed": 0}
+    assert report.by_status == {"queued": 3, "sending": 0, "sent": 2, "failed": 0, "withdrawn": 0}
     assert report.by_kind == {"reminder": {"queued": 3}, "task": {"sent": 2}}
     assert report.due_now == 3 and report.oldest_queued_at == now

@@ -333,6 +333,27 @@ def test_no_eligible_case_at_all_is_a_clear_error_and_nothing_is_written(
     assert session.scalar(select(func.count()).select_from(AuditRound)) == 0
 
 
+def test_no_eligible_case_names_the_look_back_window_and_the_newest_activity(
+    session: Session, board: BoardConfig, register: Register, work: Work
+) -> None:
+    register.add("HK-OLD", last_activity_on=dt.date(2024, 11, 20))
+    register.add("CT-OLD", area="city", last_activity_on=dt.date(2025, 1, 5))
+    register.add("HK-LAC", category="looked_after", last_activity_on=dt.date(2026, 2, 1))
+    with pytest.raises(PlanningError) as refused:
+        plan(work(board))  # think-family looks back 12 months from Monday 2 March 2026
+    message = str(refused.value)
+    assert "looks back 12 months, to activity on or after 2 March 2025" in message
+    # the looked-after case is not in the focus's categories, so its date is not the newest
+    assert "newest activity in these areas and categories is on 5 January 2025" in message
+
+
+def test_an_empty_register_is_named_as_such_when_nothing_is_eligible(
+    session: Session, board: BoardConfig, work: Work
+) -> None:
+    with pytest.raises(PlanningError, match="the register holds no case in these areas"):
+        plan(work(board))
+
+
 def test_each_eligibility_rule_is_applied_to_the_register(
     session: Session, board: BoardConfig, register: Register, work: Work
 ) -> None:
@@ -617,7 +638,11 @@ def test_a_round_no_longer_in_planning_cannot_be_changed(
     set_status(session, "2026-H1", RoundStatus.OPEN)
     with pytest.raises(InvalidState, match="Round 2026-H1 is open, no longer in planning"):
         swap_case(work(board), round_id="2026-H1", out_ref=ref)
-    with pytest.raises(InvalidState, match="no longer in planning"):
+    # an open round's auditors change through a hand-over (tests/integration/test_fieldwork.py)
+    with pytest.raises(InvalidState, match="cannot be left without an auditor"):
+        reassign(work(board), round_id="2026-H1", case_ref=ref, agency_id="gp", auditor_id=None)
+    set_status(session, "2026-H1", RoundStatus.MODERATION)
+    with pytest.raises(InvalidState, match="Round 2026-H1 is moderation, no longer in planning"):
         reassign(
             work(board),
             round_id="2026-H1",

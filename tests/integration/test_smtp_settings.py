@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from support.rounds import MAIL_FROM
+from support.tls import self_signed_context
 
 from audit_core.adapters import smtp_sink
 from audit_core.adapters.settings import SmtpSettings, mail_from_env
@@ -89,6 +84,30 @@ def test_sending_needs_a_server_and_composing_needs_a_sender_and_a_public_addres
         SmtpSettings(mail_from=MAIL_FROM, public_url="audits.example.org").check_composing()
 
 
+def test_a_malformed_public_address_is_called_malformed_not_missing() -> None:
+    with pytest.raises(MailError) as wrong:
+        SmtpSettings(mail_from=MAIL_FROM, public_url="audits.example.org").check_composing()
+    message = str(wrong.value)
+    assert "AUDITROUND_PUBLIC_URL is 'audits.example.org', which is not a web address" in message
+    assert "not set" not in message
+    with pytest.raises(MailError, match="AUDITROUND_MAIL_FROM is 'audits', which is not an email"):
+        SmtpSettings(mail_from="audits", public_url="https://a.example.org").check_sender()
+
+
+def test_every_missing_launch_setting_is_named_at_once() -> None:
+    with pytest.raises(MailError) as missing:
+        SmtpSettings().check(sending=True, links=True)
+    message = str(missing.value)
+    for named in ("AUDITROUND_SMTP_HOST", "AUDITROUND_MAIL_FROM", "AUDITROUND_PUBLIC_URL"):
+        assert f"{named} is not set" in message
+    with pytest.raises(MailError) as wrong:
+        SmtpSettings(mail_from="audits", public_url="audits.example.org").check(
+            sending=True, links=True
+        )
+    for named in ("AUDITROUND_SMTP_HOST", "AUDITROUND_MAIL_FROM", "AUDITROUND_PUBLIC_URL"):
+        assert named in str(wrong.value)
+
+
 def test_a_password_is_never_sent_unencrypted_to_another_machine() -> None:
     settings = SmtpSettings(host="smtp.example.org", security="none", user="audits")
     with pytest.raises(MailError, match="unencrypted"):
@@ -99,31 +118,7 @@ def test_a_password_is_never_sent_unencrypted_to_another_machine() -> None:
 @pytest.fixture(scope="module")
 def self_signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ssl.SSLContext]:
     """A server context with a certificate no client trusts."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    folder: Path = tmp_path_factory.mktemp("tls")
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    yield context
+    yield self_signed_context(tmp_path_factory.mktemp("tls"))
 
 
 def test_starttls_refuses_a_server_whose_certificate_cannot_be_verified(
@@ -137,6 +132,22 @@ def test_starttls_refuses_a_server_whose_certificate_cannot_be_verified(
         transport.close()
     assert refused.value.connecting
     assert "CERTIFICATE_VERIFY_FAILED" in refused.value.detail
+    assert "STARTTLS failed" in refused.value.detail
+    assert "AUDITROUND_SMTP_SECURITY=ssl" in refused.value.detail
+    assert server.count == 0
+
+
+def test_a_server_that_offers_no_starttls_is_named_with_the_setting_that_fixes_it() -> None:
+    with smtp_sink.running() as server:  # plain SMTP: STARTTLS is not offered
+        settings = SmtpSettings(host=server.host, port=server.port, security="starttls")
+        transport = SmtpTransport(settings)
+        with pytest.raises(SendFailure) as refused:
+            transport.send("a@chscp.example.org", ["b@example.org"], b"Subject: x\r\n\r\nx\r\n")
+        transport.close()
+    assert refused.value.connecting
+    assert "the mail server's STARTTLS failed" in refused.value.detail
+    assert "STARTTLS extension not supported" in refused.value.detail
+    assert "AUDITROUND_SMTP_SECURITY=none" in refused.value.detail
     assert server.count == 0
 
 

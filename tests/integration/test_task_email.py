@@ -156,7 +156,7 @@ def test_the_business_unit_gets_a_launch_summary(
 ) -> None:
     message = addressed_to(delivered, config.board.business_unit.email)
     text, _html = text_and_html(message)
-    assert message["Subject"] == "Case audit 2026-H1 launched: 5 tasks, 2 to nominate"
+    assert message["Subject"] == "Case audit 2026-H1 launched: 5 tasks delivered, 2 to nominate"
     assert "HK-00123  Hackney Children and Families Service: Amara Bello" in text
     assert "HK-00456" in text and "CT-00042" in text
     assert f"asked {config.agency('housing').lead.name}" in text

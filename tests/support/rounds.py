@@ -25,7 +25,7 @@ from audit_core.domain.models import (
     RoundStatus,
 )
 from audit_core.services import emails, outbox
-from audit_core.services.launch import LaunchResult, launch_round
+from audit_core.services.launch import LaunchResult, launch_round, send_launch_summary
 from audit_core.services.ports import Letter
 from audit_core.services.reference import sync_reference_data
 from audit_core.services.unit_of_work import UnitOfWork
@@ -137,9 +137,15 @@ def launched_round(uow: UnitOfWork, round_id: str = "2026-H1") -> LaunchResult:
 
 
 def delivered_round(uow: UnitOfWork, app: App, sink: Sink, **planned: Any) -> list[Received]:
-    """Plan (directly), launch and dispatch the round; every email the sink received."""
+    """Plan (directly), launch and dispatch the round, then queue and send the launch summary
+    (as ``App.launch`` does); every email the sink received."""
+    round_id = planned.get("round_id", "2026-H1")
     planned_round(uow, **planned)
-    launched_round(uow, planned.get("round_id", "2026-H1"))
+    launched_round(uow, round_id)
+    result = app.dispatch()
+    assert result.failed == 0 and result.retrying == 0
+    send_launch_summary(uow, round_id)
+    uow.session.commit()
     result = app.dispatch()
     assert result.failed == 0 and result.retrying == 0
     return sink.messages

@@ -6,7 +6,9 @@ A round can be cancelled (when, why). An assignment keeps when its task was
 issued (``sent_at`` becomes ``issued_at``, and the status ``sent`` becomes
 ``issued``: whether the email was delivered is its outbox message's state), how
 many tasks were issued before the current one (each auditor given the audit
-gets a task email of their own), and a decline with its reason.
+gets a task email of their own), and a decline with its reason. An outbox
+message can be withdrawn: a task whose link was retired before it was sent is
+never sent.
 
 Create Date: 2026-12-01 22:20:00
 """
@@ -34,9 +36,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("declined_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("declined_reason", sa.Text(), nullable=True))
     op.execute("UPDATE assignment SET status = 'issued' WHERE status = 'sent'")
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:  # 'withdrawn'
+        batch_op.alter_column("status", existing_type=sa.String(7), type_=sa.String(9))
 
 
 def downgrade() -> None:
+    op.execute("UPDATE outbox_message SET status = 'failed' WHERE status = 'withdrawn'")
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.alter_column("status", existing_type=sa.String(9), type_=sa.String(7))
     op.execute("UPDATE assignment SET status = 'sent' WHERE status = 'issued'")
     with op.batch_alter_table("assignment", schema=None) as batch_op:
         batch_op.drop_column("declined_reason")
