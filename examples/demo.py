@@ -80,6 +80,7 @@ def main() -> int:
                 ["--now", LAUNCH_NOW, "round", "launch", PERIOD],
             )
             run("The outbox after dispatch", ["--now", LAUNCH_NOW, "outbox", "status"])
+            run("Every round at a glance", ["--now", LAUNCH_NOW, "round", "list"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1
