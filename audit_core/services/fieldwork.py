@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from audit_core.domain import tokens
 from audit_core.domain.assignment import Slot, why_not_eligible
 from audit_core.domain.errors import AuditRoundError, InvalidState, NotFound, PlanningError
 from audit_core.domain.models import (
@@ -41,6 +40,7 @@ from audit_core.domain.models import (
 )
 from audit_core.domain.workdays import why_not_working
 from audit_core.services import emails, outbox
+from audit_core.services.launch import issue_task
 from audit_core.services.queries import (
     area_names,
     find_round_case,
@@ -208,29 +208,13 @@ def _facts(uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment) -> 
 
 
 def _issue_task(uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment) -> outbox.Draft:
-    """A fresh secure link (only its hash kept) and the task email, under the current key."""
+    """The task, issued afresh under the current key (which must not be in the outbox yet)."""
     if outbox.find(uow.session, assignment.task_key) is not None:
         raise InvalidState(
             f"A task {assignment.task_key} is in the outbox already; the audit's record does "
             "not match it, so nothing was changed."
         )
-    token = tokens.new_token()
-    link = tokens.return_link(uow.mailer().public_url, token)
-    letter = emails.task(uow.config, _facts(uow, audit_round, assignment), assignment, link)
-    draft = outbox.Draft(assignment.task_key, "task", letter, audit_round.id, assignment.id)
-    assignment.task_issued(tokens.hash_token(token), uow.now)
-    uow.record(
-        "task_issued",
-        "assignment",
-        assignment.id,
-        round_id=audit_round.id,
-        details={
-            "auditor": assignment.auditor_id,
-            "agency": assignment.agency_id,
-            "dedupe_key": assignment.task_key,
-        },
-    )
-    return draft
+    return issue_task(uow, audit_round, assignment, _facts(uow, audit_round, assignment))
 
 
 def _retire_link(uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment) -> bool:

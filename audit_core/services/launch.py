@@ -124,7 +124,6 @@ def _queue_tasks(
     result: LaunchResult,
 ) -> None:
     """Queue a task for each assignment that has an auditor and no task yet (step 3)."""
-    mail = uow.mailer()
     with_auditor = [a for a in assignments if a.auditor is not None]
     known = outbox.queued_keys(uow.session, [a.task_key for a in with_auditor])
     drafts = []
@@ -134,24 +133,34 @@ def _queue_tasks(
             continue
         if assignment.status != AssignmentStatus.ASSIGNED:
             continue  # declined or submitted: reassignment is not launch's business
-        token = tokens.new_token()
         facts = emails.case_facts(context, assignment, names)
-        letter = emails.task(
-            uow.config, facts, assignment, tokens.return_link(mail.public_url, token)
-        )
-        drafts.append(
-            outbox.Draft(assignment.task_key, "task", letter, audit_round.id, assignment.id)
-        )
-        assignment.task_issued(tokens.hash_token(token), uow.now)
-        uow.record(
-            "task_issued",
-            "assignment",
-            assignment.id,
-            round_id=audit_round.id,
-            details={"auditor": assignment.auditor_id, "agency": assignment.agency_id},
-        )
+        drafts.append(issue_task(uow, audit_round, assignment, facts))
     result.count(outbox.queue_many(uow, drafts))
     result.tasks_queued += len(drafts)
+
+
+def issue_task(
+    uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment, facts: dict[str, object]
+) -> outbox.Draft:
+    """Issue the assignment's task: a fresh secure link (only its hash kept), the status
+    ``issued``, its audit event, and the task email to queue under the current task key."""
+    token = tokens.new_token()
+    link = tokens.return_link(uow.mailer().public_url, token)
+    letter = emails.task(uow.config, facts, assignment, link)
+    draft = outbox.Draft(assignment.task_key, "task", letter, audit_round.id, assignment.id)
+    assignment.task_issued(tokens.hash_token(token), uow.now)
+    uow.record(
+        "task_issued",
+        "assignment",
+        assignment.id,
+        round_id=audit_round.id,
+        details={
+            "auditor": assignment.auditor_id,
+            "agency": assignment.agency_id,
+            "dedupe_key": assignment.task_key,
+        },
+    )
+    return draft
 
 
 def _queue_nominations(
