@@ -1,8 +1,9 @@
 """``auditround round decline / fill / extend``, and ``round reassign`` once a round is open.
 
 Fixes to an open round, added to the ``round`` command group: each runs one use case of
-:mod:`audit_core.services.fieldwork` in one transaction, then sends what it queued
-(like ``round launch``). Running the same command again changes and sends nothing.
+:mod:`audit_core.services.fieldwork` or :mod:`audit_core.services.deadlines` in one
+transaction, then sends what it queued (like ``round launch``). Running the same
+command again changes and sends nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from audit_core.cli.round_cmd import _date, app
 
 if TYPE_CHECKING:
     from audit_core.adapters.dispatcher import DispatchResult
-    from audit_core.services.fieldwork import Change, Extension
+    from audit_core.services.deadlines import Extension
+    from audit_core.services.fieldwork import Change
     from audit_core.services.round_changes import ReassignResult
 
 ROUND = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1.")
@@ -212,7 +214,7 @@ def extend(
 
     Round-wide, every audit not yet submitted moves too. Reminders follow the new date;
     each auditor with a task out is told."""
-    from audit_core.services.fieldwork import extend as extend_deadline
+    from audit_core.services.deadlines import extend as extend_deadline
 
     new_date = _date(to, "--to")
     assert new_date is not None

@@ -24,7 +24,7 @@ from audit_core.domain import tokens
 from audit_core.domain.errors import AuditRoundError, InvalidState, PlanningError
 from audit_core.domain.models import Assignment, AssignmentStatus, AuditRound
 from audit_core.domain.policy import BoardConfig
-from audit_core.services import fieldwork
+from audit_core.services import deadlines, fieldwork
 from audit_core.services.round_changes import reassign
 from audit_core.services.round_view import show_round
 from audit_core.services.unit_of_work import UnitOfWork
@@ -369,7 +369,7 @@ def test_extending_the_round_moves_every_open_audit_and_tells_each_auditor_with_
     assignment(session, "CT-00042", "city-police").status = AssignmentStatus.SUBMITTED
     session.flush()
 
-    result = fieldwork.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter holidays")
+    result = deadlines.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter holidays")
     received = deliver(uow, app, sink)
 
     moved = dues(session)
@@ -397,7 +397,7 @@ def test_extending_the_round_moves_every_open_audit_and_tells_each_auditor_with_
 def test_round_show_follows_an_extended_deadline_and_so_does_the_reminder_before_it(
     uow: UnitOfWork, app: App, sink: Sink, launched: list[Received]
 ) -> None:
-    fieldwork.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter holidays")
+    deadlines.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter holidays")
     deliver(uow, app, sink)
 
     timeline = {what: day for day, what in show_round(uow, ROUND).timeline.events()}
@@ -410,16 +410,16 @@ def test_round_show_follows_an_extended_deadline_and_so_does_the_reminder_before
 def test_extending_to_the_same_date_again_sends_nothing_but_a_later_date_tells_them_again(
     uow: UnitOfWork, session: Session, app: App, sink: Sink, launched: list[Received]
 ) -> None:
-    fieldwork.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter")
+    deadlines.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter")
     assert len(deliver(uow, app, sink)) == 5
     trail = len(events(session))
 
-    again = fieldwork.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter")
+    again = deadlines.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="Easter")
     assert again.changed is False
     assert len(deliver(uow, app, sink)) == 5
     assert len(events(session)) == trail
 
-    fieldwork.extend(uow, round_id=ROUND, to=dt.date(2026, 4, 9), reason="Easter, and a strike")
+    deadlines.extend(uow, round_id=ROUND, to=dt.date(2026, 4, 9), reason="Easter, and a strike")
     assert len(deliver(uow, app, sink)) == 10
 
 
@@ -428,7 +428,7 @@ def test_extending_one_audit_moves_only_its_own_deadline(
 ) -> None:
     before = dues(session)
 
-    result = fieldwork.extend(
+    result = deadlines.extend(
         uow,
         round_id=ROUND,
         to=dt.date(2026, 4, 8),
@@ -466,7 +466,7 @@ def test_a_deadline_moves_only_to_a_later_working_day_before_the_audit_day(
     uow: UnitOfWork, launched: list[Received], new_date: dt.date, message: str
 ) -> None:
     with pytest.raises(PlanningError, match=re.escape(message)):
-        fieldwork.extend(uow, round_id=ROUND, to=new_date, reason="asked")
+        deadlines.extend(uow, round_id=ROUND, to=new_date, reason="asked")
 
 
 def test_a_round_still_in_planning_is_not_fixed_with_fieldwork_commands(
@@ -482,7 +482,7 @@ def test_a_round_still_in_planning_is_not_fixed_with_fieldwork_commands(
         lambda: fieldwork.fill(
             uow, round_id=ROUND, case_ref="HK-00123", agency_id="gp", auditor_id="kofi-asamoah"
         ),
-        lambda: fieldwork.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="x"),
+        lambda: deadlines.extend(uow, round_id=ROUND, to=EASTER_TUESDAY, reason="x"),
     ]
     for attempt in attempts:
         with pytest.raises(InvalidState, match="can be changed only while it is open"):
