@@ -128,15 +128,26 @@ def exit_if_undelivered(result: DispatchResult) -> None:
         )
     elif result.failed:
         code = EXIT_FAILED
-        noun = "message" if result.failed == 1 else "messages"
         why = (
-            f"{result.failed} {noun} could not be delivered; the business unit has been told. "
+            f"{plural(result.failed, 'message')} could not be delivered; {_told(result)} "
             "See 'auditround outbox list --status failed'."
         )
     else:
         return
     Console(stderr=True).print(f"[bold red]Error:[/] {why}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _told(result: DispatchResult) -> str:
+    """What the business unit was really sent about the failures of a run."""
+    if result.alerts_queued >= result.failed:
+        return "an alert to the business unit is in the outbox."
+    if result.alerts_queued:
+        return (
+            f"alerts to the business unit are in the outbox for {result.alerts_queued} of "
+            "them (an alert to the business unit that fails raises no alert of its own)."
+        )
+    return "no alert was queued: what failed was itself an alert to the business unit."
 
 
 def print_dispatch(result: DispatchResult, as_json: bool) -> None:

@@ -10,7 +10,7 @@ A message's life::
 * **Queue** (:func:`queue`, :func:`queue_many`): a :class:`Draft` names its unique
   dedupe key (``task:<assignment>``, ``nomination:<assignment>``,
   ``launch-summary:<round>``, ``reminder:<assignment>:<step>``,
-  ``escalation:<assignment>:<level>``, ``alert:outbox:<message>``). A key already
+  ``escalation:<assignment>:<level>``, ``alert:outbox:<message>[:<n>]``). A key already
   in the outbox is not queued again, and its letter is never composed. The stored
   bytes are exactly what the server will receive.
 * **Send**: the dispatcher (:mod:`audit_core.adapters.dispatcher`) claims, sends and
@@ -226,7 +226,11 @@ class Undelivered:
 def report_failure(uow: UnitOfWork, failed: Undelivered) -> bool:
     """Queue the 'email not delivered' notice to the business unit; True if it is new.
 
-    An alert that cannot be delivered raises no alert of its own.
+    Each time a message fails for good it gets an alert of its own: the first under
+    ``alert:outbox:<message>``, one that failed again after ``outbox retry`` under
+    ``alert:outbox:<message>:<n>``. (The dispatcher marks a failure once, so a key is
+    never asked for twice for the same failure.) An alert that cannot be delivered
+    raises no alert of its own.
     """
     if failed.kind == ALERT_KIND:
         return False
@@ -241,8 +245,17 @@ def report_failure(uow: UnitOfWork, failed: Undelivered) -> bool:
             "error": failed.error,
         },
     )
-    draft = Draft(f"alert:outbox:{failed.id}", ALERT_KIND, letter, round_id=failed.round_id)
+    draft = Draft(_alert_key(uow, failed.id), ALERT_KIND, letter, round_id=failed.round_id)
     return queue(uow, draft).created
+
+
+def _alert_key(uow: UnitOfWork, message_id: int) -> str:
+    """The dedupe key of the next alert about this message: one for each failure."""
+    key, series = f"alert:outbox:{message_id}", 1
+    while find(uow.session, key) is not None:
+        series += 1
+        key = f"alert:outbox:{message_id}:{series}"
+    return key
 
 
 # --- looking after the outbox -------------------------------------------------------

@@ -106,7 +106,9 @@ def test_a_dispatch_with_a_message_refused_for_good_exits_3_and_says_why(
     assert result.returncode == EXIT_FAILED == 3
     assert json.loads(result.stdout)["failed"] == 2  # stdout stays machine-readable
     said = one_sentence_no_traceback(result)
-    assert "2 messages could not be delivered; the business unit has been told" in said
+    assert (
+        "2 messages could not be delivered; an alert to the business unit is in the outbox" in said
+    )
 
 
 @pytest.mark.database

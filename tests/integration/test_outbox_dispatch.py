@@ -277,3 +277,35 @@ def test_status_counts_messages_by_status_and_kind(
     assert report.by_status == {"queued": 3, "sending": 0, "sent": 2, "failed": 0, "withdrawn": 0}
     assert report.by_kind == {"reminder": {"queued": 3}, "task": {"sent": 2}}
     assert report.due_now == 3 and report.oldest_queued_at == now
+
+
+def test_a_message_that_fails_again_after_a_retry_raises_an_alert_of_its_own(
+    session: Session,
+    uow: UnitOfWork,
+    make_uow: MakeUow,
+    make_app: MakeApp,
+    now: dt.datetime,
+    start_sink: StartSink,
+) -> None:
+    (refused,) = queue_notes(uow, 1)
+    session.commit()
+    server = start_sink(
+        ScriptedHandler({refused.message_id: ["550 5.1.1 no such user", "550 5.1.1 still no"]})
+    )
+    first = make_app(settings_for(server), at=now).dispatch()
+    outbox.retry(make_uow(actor="alice", at=now + MINUTE), refused.id)
+    session.commit()
+    second = make_app(settings_for(server), at=now + MINUTE).dispatch()
+
+    assert (first.failed, first.alerts_queued) == (1, 1)
+    assert (second.failed, second.alerts_queued) == (1, 1)  # told again, not silently
+    session.expire_all()
+    alerts = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "alert").order_by(OutboxMessage.id)
+    ).all()
+    assert [a.dedupe_key for a in alerts] == [
+        f"alert:outbox:{refused.id}",
+        f"alert:outbox:{refused.id}:2",
+    ]
+    assert [a.status for a in alerts] == ["sent", "sent"]
+    assert len({a.message_id for a in alerts}) == 2
