@@ -61,6 +61,7 @@ class App:
     ) -> None:
         self.settings = settings if settings is not None else Settings()
         self._config, self._engine, self._smtp = config, engine, smtp
+        self._installation: str | None = None
         if clock is None:
             current_time(self.settings.now)  # a wrong --now is reported before anything runs
         self._clock = clock or (lambda: current_time(self.settings.now))
@@ -118,7 +119,16 @@ class App:
         else:
             smtp.check_sender()
         zone = ZoneInfo(self.config().board.timezone)  # the Date header is the board's time
-        return Mail(EmailComposer(zone=zone), smtp.mail_from, smtp.public_url)
+        composer = EmailComposer(installation=self.installation(), zone=zone)
+        return Mail(composer, smtp.mail_from, smtp.public_url)
+
+    def installation(self) -> str:
+        """This installation's id (made with the database), read once."""
+        if self._installation is None:
+            from audit_core.adapters import db
+
+            self._installation = db.installation_id(self.engine())
+        return self._installation
 
     @contextmanager
     def unit_of_work(self, *, mail: bool = False, actor: str | None = None) -> Iterator[UnitOfWork]:

@@ -164,7 +164,7 @@ def main() -> None:
         db.upgrade(engine)
         now = dt.datetime.now(dt.UTC)
         todo = drafts(count, config)
-        mail = Mail(EmailComposer(), MAIL_FROM, PUBLIC_URL)
+        mail = Mail(EmailComposer(installation=db.installation_id(engine)), MAIL_FROM, PUBLIC_URL)
 
         start = time.perf_counter()
         with db.transaction(engine) as session:

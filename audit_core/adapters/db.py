@@ -116,3 +116,16 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_migrated(engine: Engine) -> bool:
     return "audit_event" in inspect(engine).get_table_names()
+
+
+def installation_id(engine: Engine) -> str:
+    """This installation's random id (made when the database was created)."""
+    from sqlalchemy import select
+
+    from audit_core.domain.models import Installation
+
+    with engine.connect() as conn:
+        found = conn.scalar(select(Installation.installation_id).where(Installation.id == 1))
+    if not found:
+        raise RuntimeError("the database has no installation id: run 'auditround db upgrade'")
+    return str(found)

@@ -89,9 +89,14 @@ def render(name: str, context: Mapping[str, Any], template_dir: Path = TEMPLATE_
     )
 
 
-def message_id_for(dedupe_key: str, domain: str) -> str:
-    """``<first 32 hex digits of sha256(dedupe key)@domain>``: the same key, the same id."""
-    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@{domain}>"
+def message_id_for(dedupe_key: str, domain: str, installation: str) -> str:
+    """``<first 32 hex digits of sha256(installation id:dedupe key)@domain>``.
+
+    The same message keeps its id when it is sent again; no two installations, and no
+    database made anew, ever give two different emails the same id.
+    """
+    digest = hashlib.sha256(f"{installation}:{dedupe_key}".encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
 
 
 def _pair(address: Address) -> tuple[str, str]:
@@ -104,7 +109,10 @@ def _pair(address: Address) -> tuple[str, str]:
 class EmailComposer:
     """The :class:`~audit_core.services.ports.Composer` of the use cases."""
 
-    def __init__(self, template_dir: Path = TEMPLATE_DIR, *, zone: ZoneInfo = LONDON) -> None:
+    def __init__(
+        self, *, installation: str, template_dir: Path = TEMPLATE_DIR, zone: ZoneInfo = LONDON
+    ) -> None:
+        self.installation = installation  # this installation's id, in every Message-ID
         self.template_dir = template_dir
         self.zone = zone  # the board's zone: the Date header is its local time
 
@@ -127,6 +135,7 @@ class EmailComposer:
             date=date,
             reply_to=letter.reply_to,
             attachments=attachments,
+            installation=self.installation,
             template_dir=self.template_dir,
             zone=self.zone,
         )
@@ -142,17 +151,18 @@ def compose(
     date: dt.datetime,
     reply_to: Address | None = None,
     attachments: Sequence[Attachment] = (),
+    installation: str,
     template_dir: Path = TEMPLATE_DIR,
     zone: ZoneInfo = LONDON,
 ) -> Composed:
     """Render email ``template`` and assemble it (multipart/alternative text + HTML, attachments).
 
     The Date header is ``date`` in the board's zone (``zone``); the Message-ID comes from
-    ``dedupe_key`` and the domain of ``mail_from``.
+    the ``installation`` id, ``dedupe_key`` and the domain of ``mail_from``.
     """
     rendered = render(template, context, template_dir)
     sender_name, sender = parseaddr(mail_from)
-    message_id = message_id_for(dedupe_key, sender.rpartition("@")[2])
+    message_id = message_id_for(dedupe_key, sender.rpartition("@")[2], installation)
     recipients = [_pair(a) for a in to]
     message = emails.html(
         html=rendered.html,

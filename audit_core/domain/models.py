@@ -538,6 +538,20 @@ class OutboxBody(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # RFC 5322 bytes
 
 
+class Installation(Base):
+    """This installation of auditround: one row, made with the database.
+
+    Its random id goes into every Message-ID, so that two installations (or a database
+    made anew) never send different emails under the same Message-ID.
+    """
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    installation_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
 class AuditEvent(Base):
     """Append-only: who did what, when, to which object (triggers refuse UPDATE/DELETE)."""
 

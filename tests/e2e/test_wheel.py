@@ -45,7 +45,7 @@ RENDER = textwrap.dedent(
         },
         to=[("Amara Bello", "amara.bello@example.org")],
     )
-    composed = EmailComposer().compose(
+    composed = EmailComposer(installation="wheel-test").compose(
         letter,
         dedupe_key="task:1",
         mail_from="audits@example.org",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import jinja2
 import pytest
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support.rounds import MAIL_FROM, PUBLIC_URL, queue_notes
 
-from audit_core.adapters.mail_render import EmailComposer
+from audit_core.adapters import db
+from audit_core.adapters.mail_render import EmailComposer, message_id_for
 from audit_core.domain.models import OutboxMessage
 from audit_core.services import outbox
 from audit_core.services.ports import Composed, Letter, Mail
@@ -29,7 +31,7 @@ class RecordingComposer:
 
     def __init__(self) -> None:
         self.composed: list[str] = []
-        self.real = EmailComposer()
+        self.real = EmailComposer(installation="test-installation")
 
     def compose(
         self, letter: Letter, *, dedupe_key: str, mail_from: str, date: dt.datetime
@@ -61,12 +63,23 @@ def test_a_queued_message_is_stored_as_rfc5322_bytes_waiting_to_be_sent(
     assert b"\r\n" in message.raw and b"\n\n" not in message.raw.replace(b"\r\n", b"")
 
 
-def test_the_message_id_is_derived_from_the_dedupe_key_and_the_sender_domain(
-    uow: UnitOfWork,
+def test_the_message_id_is_derived_from_the_installation_the_dedupe_key_and_the_sender_domain(
+    uow: UnitOfWork, installation: str
 ) -> None:
     (message,) = queue_notes(uow, 1, prefix="reminder:17:1")
-    digest = hashlib.sha256(b"reminder:17:1:0").hexdigest()[:32]
+    digest = hashlib.sha256(f"{installation}:reminder:17:1:0".encode()).hexdigest()[:32]
     assert message.message_id == f"<{digest}@chscp.example.org>"
+
+
+def test_two_installations_never_give_two_emails_one_message_id(tmp_path: Path) -> None:
+    ids = []
+    for name in ("first", "second"):  # two databases made anew, the same dedupe key
+        engine = db.make_engine(f"sqlite:///{tmp_path / name}.db")
+        db.upgrade(engine)
+        installation = db.installation_id(engine)
+        engine.dispose()
+        ids.append(message_id_for("task:1", "chscp.example.org", installation))
+    assert ids[0] != ids[1]
 
 
 def test_the_date_header_is_the_queue_time(

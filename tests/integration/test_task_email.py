@@ -76,11 +76,11 @@ def test_the_task_headers_name_the_case_the_focus_and_the_deadline(
     )
 
 
-def test_the_message_id_comes_from_the_dedupe_key(
-    delivered: list[Received], session: Session
+def test_the_message_id_comes_from_the_installation_and_the_dedupe_key(
+    delivered: list[Received], session: Session, installation: str
 ) -> None:
     for message in session.scalars(select(OutboxMessage)):
-        expected = message_id_for(message.dedupe_key, "chscp.example.org")
+        expected = message_id_for(message.dedupe_key, "chscp.example.org", installation)
         assert message.message_id == expected
         assert expected in {r.message_id for r in delivered}
 

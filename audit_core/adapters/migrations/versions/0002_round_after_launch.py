@@ -8,12 +8,16 @@ issued (``sent_at`` becomes ``issued_at``, and the status ``sent`` becomes
 many tasks were issued before the current one (each auditor given the audit
 gets a task email of their own), and a decline with its reason. An outbox
 message can be withdrawn: a task whose link was retired before it was sent is
-never sent.
+never sent. The installation gets its random id, made once here, which every
+Message-ID is derived from together with the message's dedupe key.
 
 Create Date: 2026-12-01 22:20:00
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from alembic import op
@@ -38,9 +42,21 @@ def upgrade() -> None:
     op.execute("UPDATE assignment SET status = 'issued' WHERE status = 'sent'")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:  # 'withdrawn'
         batch_op.alter_column("status", existing_type=sa.String(7), type_=sa.String(9))
+    installation = op.create_table(
+        "installation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("installation_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_installation")),
+    )
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    op.bulk_insert(
+        installation, [{"id": 1, "installation_id": secrets.token_hex(16), "created_at": now}]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("installation")
     op.execute("UPDATE outbox_message SET status = 'failed' WHERE status = 'withdrawn'")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.alter_column("status", existing_type=sa.String(9), type_=sa.String(7))
