@@ -25,7 +25,13 @@ from audit_core.domain.models import (
 )
 from audit_core.domain.workdays import local_date
 from audit_core.services import emails, outbox
-from audit_core.services.queries import area_names, get_round, round_assignments, shown_states
+from audit_core.services.queries import (
+    area_names,
+    get_round,
+    messages_by_key,
+    round_assignments,
+    shown_states,
+)
 from audit_core.services.round_ids import mail_scope
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -125,7 +131,7 @@ def _queue_tasks(
 ) -> None:
     """Queue a task for each assignment that has an auditor and no task yet (step 3)."""
     with_auditor = [a for a in assignments if a.auditor is not None]
-    known = outbox.queued_keys(uow.session, [a.task_key for a in with_auditor])
+    known = messages_by_key(uow.session, [a.task_key for a in with_auditor])
     drafts = []
     for assignment in with_auditor:
         if assignment.task_key in known:

@@ -39,7 +39,7 @@ from audit_core.domain.errors import InvalidState, NotFound
 from audit_core.domain.models import OutboxBody, OutboxMessage, OutboxStatus
 from audit_core.services import emails
 from audit_core.services.ports import Composed, Letter
-from audit_core.services.queries import get_round
+from audit_core.services.queries import get_round, messages_by_key
 from audit_core.services.unit_of_work import UnitOfWork
 
 ALERT_KIND = "alert"
@@ -71,19 +71,6 @@ def find(session: Session, dedupe_key: str) -> OutboxMessage | None:
     ).one_or_none()
 
 
-def queued_keys(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """Which of ``keys`` are in the outbox already: key -> (message id, Message-ID)."""
-    found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(keys), 500):
-        rows = session.execute(
-            select(OutboxMessage.dedupe_key, OutboxMessage.id, OutboxMessage.message_id).where(
-                OutboxMessage.dedupe_key.in_(keys[start : start + 500])
-            )
-        )
-        found.update({key: (message_id, mid) for key, message_id, mid in rows})
-    return found
-
-
 def queue(uow: UnitOfWork, draft: Draft) -> Queued:
     """Compose and store ``draft`` once; a second call with the same dedupe key does nothing."""
     return queue_many(uow, [draft])[0]
@@ -99,7 +86,10 @@ def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> list[Queued]:
        ``dedupe_key`` (the later transaction fails as a whole and can be re-run).
     """
     mail = uow.mailer()
-    known = queued_keys(uow.session, [d.dedupe_key for d in drafts])
+    known = {
+        key: (row.id, row.message_id)
+        for key, row in messages_by_key(uow.session, [d.dedupe_key for d in drafts]).items()
+    }
     new: dict[str, Draft] = {}  # the first draft of each key not in the outbox yet
     for draft in drafts:
         if draft.dedupe_key not in known:

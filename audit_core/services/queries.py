@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -242,17 +243,26 @@ def practitioners_on(session: Session, case_id: int, agency_id: str) -> frozense
     return frozenset(found or ())
 
 
-def message_statuses(session: Session, keys: Sequence[str]) -> dict[str, str]:
-    """The outbox status of each of these dedupe keys that is in the outbox."""
-    found: dict[str, str] = {}
+def messages_by_key(session: Session, keys: Sequence[str]) -> dict[str, Any]:
+    """The outbox messages of these dedupe keys that are in the outbox: key -> a row with
+    the message's ``id``, ``message_id`` and ``status`` (500 keys a query)."""
+    found: dict[str, Any] = {}
     for start in range(0, len(keys), 500):
         rows = session.execute(
-            select(OutboxMessage.dedupe_key, OutboxMessage.status).where(
-                OutboxMessage.dedupe_key.in_(list(keys[start : start + 500]))
-            )
+            select(
+                OutboxMessage.dedupe_key,
+                OutboxMessage.id,
+                OutboxMessage.message_id,
+                OutboxMessage.status,
+            ).where(OutboxMessage.dedupe_key.in_(list(keys[start : start + 500])))
         )
-        found.update(rows.tuples().all())
+        found.update({row.dedupe_key: row for row in rows})
     return found
+
+
+def message_statuses(session: Session, keys: Sequence[str]) -> dict[str, str]:
+    """The outbox status of each of these dedupe keys that is in the outbox."""
+    return {key: row.status for key, row in messages_by_key(session, keys).items()}
 
 
 def task_message_states(session: Session, assignments: Iterable[Assignment]) -> dict[int, str]:
