@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from audit_core.adapters.clock import current_time
 from audit_core.adapters.settings import Settings, SmtpSettings, login_name, mail_from_env
-from audit_core.domain.errors import AuditRoundError
+from audit_core.domain.errors import AuditRoundError, ConcurrentChange
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -231,8 +231,15 @@ class App:
         from audit_core.services.launch import launch_round, send_launch_summary
 
         self.smtp().check(sending=True, links=True)  # every missing setting named at once
-        with self.unit_of_work(mail=True, actor=actor) as uow:
-            launched = launch_round(uow, round_id, early=early)  # early: before its planned day
+
+        def open_and_queue() -> LaunchResult:
+            with self.unit_of_work(mail=True, actor=actor) as uow:
+                return launch_round(uow, round_id, early=early)  # early: before its day
+
+        try:
+            launched = open_and_queue()
+        except ConcurrentChange:  # another launch opened it just now: this one finds it open
+            launched = open_and_queue()
         sent = self.dispatch()
         if sent.stopped:
             launched.summary_deferred = f"the mail server could not be reached ({sent.stopped})"

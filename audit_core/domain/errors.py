@@ -73,6 +73,10 @@ class InvalidState(AuditRoundError):
     """The action does not fit the current state (e.g. a round no longer in planning)."""
 
 
+class ConcurrentChange(InvalidState):
+    """Another command changed the same thing first, after this one had read it."""
+
+
 class PlanningError(AuditRoundError):
     """A round cannot be planned or changed as asked."""
 

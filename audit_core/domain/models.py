@@ -274,6 +274,12 @@ class AuditRound(Base):
         back_populates="round", cascade="all, delete-orphan", order_by="RoundCase.id"
     )
 
+    # The status is the round's version: every UPDATE of a round is made only WHERE its
+    # status is still the one this session read, so of two commands that move a round at
+    # once (two launches, a launch and a cancel) only the first does; the second's flush
+    # raises StaleDataError (see UnitOfWork.flush_round).
+    __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
+
     def _move_to(self, status: RoundStatus) -> None:
         if status not in ROUND_STEPS[self.status]:
             raise InvalidState(f"Round {self.id} is {self.status}: it cannot become {status}.")

@@ -107,7 +107,9 @@ def launch_round(uow: UnitOfWork, round_id: str, *, early: bool = False) -> Laun
     if audit_round.status == RoundStatus.PLANNED:  # its day and its period (domain.launch_day)
         launched_early = check_launch_day(round_id, audit_round.launch_on, uow.today, early=early)
     if audit_round.status != RoundStatus.OPEN:
+        was = audit_round.status
         audit_round.open(uow.now)
+        uow.flush_round(audit_round, was)  # of two launches at once, only one opens it
         planned_on = audit_round.launch_on.isoformat()
         details = {"early": launched_early, "planned_launch_on": planned_on}
         uow.record("launched", "audit_round", round_id, round_id=round_id, details=details)

@@ -94,6 +94,7 @@ def cancel_round(uow: UnitOfWork, round_id: str, reason: str) -> CancelResult:
     if was == RoundStatus.OPEN:
         uow.mailer()  # the sender is needed before anything changes
     audit_round.cancel(reason, uow.now)
+    uow.flush_round(audit_round, was)
     uow.record(
         "round_cancelled",
         "audit_round",

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from audit_core.domain.errors import MailError
-from audit_core.domain.models import AuditEvent
+from audit_core.domain.errors import ConcurrentChange, MailError
+from audit_core.domain.models import AuditEvent, AuditRound
 from audit_core.domain.policy import BoardConfig
 from audit_core.domain.workdays import local_date
 from audit_core.services.ports import Mail
@@ -46,6 +47,18 @@ class UnitOfWork:
         if self.mail is None:
             raise MailError("Email cannot be written: the sender and public address are not set.")
         return self.mail
+
+    def flush_round(self, audit_round: AuditRound, was: str) -> None:
+        """Write a change of the round's status now; if another command moved the round
+        first (its status is no longer ``was``), say so: nothing of this one is kept."""
+        round_id = audit_round.id  # read before the failed flush expires it
+        try:
+            self.session.flush()
+        except StaleDataError:
+            raise ConcurrentChange(
+                f"Round {round_id} was changed by another command at the same moment "
+                f"(it is no longer {was}); nothing was changed by this one."
+            ) from None
 
     def record(
         self,
