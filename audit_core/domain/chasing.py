@@ -1,0 +1,112 @@
+"""The chasing rules: which step of the cadence an outstanding return is due today.
+
+A return's chase is a row of steps, each on a working day counted from its
+deadline (``cadence.yaml``):
+
+- a reminder to the auditor ``n`` working days before the deadline, for each ``n``
+  in ``reminders_before_due`` (0 = on the day);
+- an overdue reminder to the auditor on the working day after the deadline;
+- each escalation level, ``after_due`` working days after the deadline, to the
+  agency lead or the business unit manager (the auditor is not written to again).
+
+Each step is true from its day until the day before the next step's: a reminder
+that says "due in 5 working days" is not sent on the deadline, and a first
+escalation is not sent once the second one is due. So a step missed while the
+system was down is taken once, on the next working day it is still true, and
+only the newest true step is ever taken: never a burst of old ones. The last
+escalation stays true for as long as the return is outstanding; like every step
+it is taken at most once per deadline (the caller keeps what was taken).
+
+Nothing is due on a weekend or a bank holiday. The rules know nothing of who has
+submitted or declined: the caller asks only for outstanding returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from audit_core.domain.policy import Cadence
+from audit_core.domain.workdays import add_working_days, is_working_day, working_days_between
+
+Recipient = Literal["auditor", "agency_lead", "business_unit_manager"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the chase of a return with a given deadline."""
+
+    name: str  # reminder-5, reminder-0, overdue, escalation-1, ...: unique within a chase
+    on: dt.date  # the working day it falls on
+    to: Recipient
+    level: int = 0  # the escalation level; 0 for the auditor's reminders
+    before_due: int | None = None  # for reminders before the deadline
+
+    @property
+    def is_escalation(self) -> bool:
+        return self.level > 0
+
+
+def chase_steps(due_on: dt.date, cadence: Cadence) -> tuple[Step, ...]:
+    """Every step of the chase of a return due on ``due_on``, in the order they fall."""
+    steps = [
+        Step(f"reminder-{n}", add_working_days(due_on, -n), "auditor", before_due=n)
+        for n in cadence.reminders_before_due  # sorted, furthest first
+    ]
+    steps.append(Step("overdue", add_working_days(due_on, 1), "auditor"))
+    steps += [
+        Step(f"escalation-{e.level}", add_working_days(due_on, e.after_due), e.to, level=e.level)
+        for e in sorted(cadence.escalations, key=lambda e: (e.after_due, e.level))
+    ]
+    # Two steps on one day (an escalation one working day late): the later one in the row
+    # is the one that is true, so keep the last of each day.
+    by_day: dict[dt.date, Step] = {}
+    for step in steps:
+        by_day[step.on] = step
+    return tuple(sorted(by_day.values(), key=lambda s: s.on))
+
+
+def true_step(due_on: dt.date, cadence: Cadence, today: dt.date) -> Step | None:
+    """The step that is true today for a return still outstanding, if any: the newest one
+    whose day has come, unless the next one's day has come too. None on days off."""
+    if not is_working_day(today):
+        return None
+    current = None
+    for step in chase_steps(due_on, cadence):
+        if step.on > today:
+            break
+        current = step
+    return current
+
+
+def due_step(
+    due_on: dt.date, cadence: Cadence, today: dt.date, taken: frozenset[str] | set[str]
+) -> Step | None:
+    """The step to take today, or None: the true step, if it has not been taken already."""
+    step = true_step(due_on, cadence, today)
+    return None if step is None or step.name in taken else step
+
+
+def next_chase_on(
+    due_on: dt.date, cadence: Cadence, after: dt.date, taken: frozenset[str] | set[str]
+) -> dt.date | None:
+    """The first working day after ``after`` on which a step not yet taken becomes due;
+    None when every step has been taken or has lapsed. Lets a sweep look only at the
+    returns with something to do (an index on this date)."""
+    steps = chase_steps(due_on, cadence)
+    for index, step in enumerate(steps):
+        if step.name in taken:
+            continue
+        ends = steps[index + 1].on if index + 1 < len(steps) else None
+        start = max(step.on, add_working_days(after, 1))
+        if not is_working_day(start):
+            start = add_working_days(start, 1)
+        if ends is None or start < ends:
+            return start
+    return None
+
+
+def working_days_late(due_on: dt.date, today: dt.date) -> int:
+    """How many working days after the deadline ``today`` is (0 on or before it)."""
+    return working_days_between(due_on, today)
