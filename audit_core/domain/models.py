@@ -278,7 +278,10 @@ class AuditRound(Base):
     # status is still the one this session read, so of two commands that move a round at
     # once (two launches, a launch and a cancel) only the first does; the second's flush
     # raises StaleDataError (see UnitOfWork.flush_round).
-    __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
+    __mapper_args__: ClassVar[dict[str, Any]] = {
+        "version_id_col": status,
+        "version_id_generator": False,
+    }
 
     def _move_to(self, status: RoundStatus) -> None:
         if status not in ROUND_STEPS[self.status]:
