@@ -278,7 +278,7 @@ class AuditRound(Base):
     # status is still the one this session read, so of two commands that move a round at
     # once (two launches, a launch and a cancel) only the first does; the second's flush
     # raises StaleDataError (see UnitOfWork.flush_round).
-    __mapper_args__: ClassVar[dict[str, Any]] = {
+    __mapper_args__ = {  # noqa: RUF012 - SQLAlchemy's own attribute
         "version_id_col": status,
         "version_id_generator": False,
     }
