@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_round.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/cli_start.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache

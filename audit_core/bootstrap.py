@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from audit_core.adapters.dispatcher import Claimed, DispatchResult
     from audit_core.adapters.smtp_transport import Transport
     from audit_core.domain.policy import BoardConfig
+    from audit_core.domain.trail import TrailCheck
     from audit_core.services.launch import LaunchResult
     from audit_core.services.ports import Mail
     from audit_core.services.register_import import ImportResult
@@ -94,7 +95,9 @@ class App:
         from audit_core.adapters import db
 
         if self._engine is None:
-            self._engine = db.make_engine(self.settings.database_url)
+            self._engine = db.make_engine(
+                self.settings.database_url, retry_seconds=self.settings.database_retry_seconds
+            )
         if migrated and not db.is_migrated(self._engine):
             raise AuditRoundError(
                 "The database has not been set up yet: run 'auditround db upgrade' first."
@@ -147,12 +150,45 @@ class App:
     # --- what every entry point does the same way -----------------------------------------
 
     def upgrade_database(self) -> str | None:
-        """Create the database or apply new migrations; the schema revision after."""
+        """Create the database or apply new migrations, as the owner of the tables; the
+        schema revision after."""
         from audit_core.adapters import db
 
+        with self._as_owner() as engine:
+            db.upgrade(engine)
+            return db.current_revision(engine)
+
+    def grant_application_role(self, role: str, *, dry_run: bool = False) -> list[str]:
+        """Give a PostgreSQL role the application's privileges (as the owner); the SQL."""
+        from audit_core.adapters import db_roles
+
+        with self._as_owner() as engine:
+            return db_roles.grant_application_role(engine, role, dry_run=dry_run)
+
+    @contextmanager
+    def _as_owner(self) -> Iterator[Engine]:
+        """The engine of the tables' owner (``AUDITROUND_MIGRATION_DATABASE_URL``), else the
+        application's own."""
+        from audit_core.adapters import db_roles
+
         engine = self.engine(migrated=False)
-        db.upgrade(engine)
-        return db.current_revision(engine)
+        if not self.settings.migration_database_url:
+            yield engine
+            return
+        owner = db_roles.owner_engine(self.settings.migration_database_url, engine)
+        try:
+            yield owner
+        finally:
+            owner.dispose()
+
+    def verify_trail(self, noted: tuple[int, str] | None = None) -> TrailCheck:
+        """Check the audit trail: every event as written, in its place, none missing (and the
+        event at a place ``noted`` earlier still with the hash noted)."""
+        from audit_core.adapters import db
+        from audit_core.services.audit_verify import verify_trail
+
+        with db.transaction(self.engine()) as session:
+            return verify_trail(session, noted)
 
     def database_revision(self) -> str | None:
         from audit_core.adapters import db
@@ -164,12 +200,13 @@ class App:
 
     def import_register(self, path: Path | str) -> ImportResult:
         """Read and check a register file, then import it in one transaction (all or nothing)."""
-        from audit_core.adapters.register_file import read_register
+        from audit_core.adapters.register_file import collector_paused, read_register
         from audit_core.services.register_import import import_register
 
-        parsed = read_register(path, self.config(), now=self.now)
-        with self.unit_of_work() as uow:
-            return import_register(uow, parsed)
+        with collector_paused():
+            parsed = read_register(path, self.config(), now=self.now)
+            with self.unit_of_work() as uow:
+                return import_register(uow, parsed)
 
     def dispatch(
         self,

@@ -218,7 +218,9 @@ def synthetic_board(areas: list[str], auditors: list[Auditor]) -> BoardConfig:
     return base.model_copy(
         update={
             "board": base.board.model_copy(
-                update={"areas": tuple(Area(id=a, name=a) for a in areas)}
+                update={
+                    "areas": tuple(Area(id=a, name=a, case_ref_pattern=r"C\d{7}") for a in areas)
+                }
             ),
             "agencies": tuple(
                 Agency(id=a, name=a, sector="other", areas=tuple(areas), lead=lead)

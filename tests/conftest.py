@@ -33,6 +33,7 @@ from audit_core.adapters.smtp_sink import Sink, SinkHandler
 from audit_core.bootstrap import App
 from audit_core.domain.models import Base
 from audit_core.domain.policy import BoardConfig
+from audit_core.domain.trail import GENESIS
 from audit_core.services.ports import Mail
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -82,12 +83,15 @@ def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _empty_postgres(engine: Engine) -> None:
-    # everything but the installation's id, which the migrations made with the database
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "installation")
+    # everything but the installation's id, which the migrations made with the database, and
+    # the audit trail's head, which goes back to the start of an empty trail
+    kept = {"installation", "audit_chain"}
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in kept)
     with engine.begin() as conn:
-        # the append-only trigger on audit_event must not stop a test's clean-up
+        # the append-only triggers on audit_event and audit_chain must not stop a clean-up
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"UPDATE audit_chain SET last_seq = 0, last_hash = '{GENESIS}'"))
 
 
 @pytest.fixture

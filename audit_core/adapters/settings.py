@@ -16,6 +16,14 @@
 ``AUDITROUND_PUBLIC_URL``       where the portal lives; every link in an email starts here
 ==============================  ==========================================================
 
+``AUDITROUND_DATABASE_RETRY_SECONDS`` is how long a database locked by another
+process, or out of reach, is waited for before a command or the dispatcher
+stops with a sentence saying so [default: 30].
+
+``AUDITROUND_MIGRATION_DATABASE_URL`` names the same database as the owner of
+its tables, for ``db upgrade`` and ``db grant`` (on PostgreSQL the application
+runs as a role that does not own them) [default: ``AUDITROUND_DATABASE_URL``].
+
 :class:`Settings` holds what every command needs; the mail settings
 (:func:`mail_from_env`) are read only by the commands that write or send mail,
 so a mistake in them never stops, say, a register import. Secrets are read
@@ -35,7 +43,7 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from audit_core.domain.errors import MailError
+from audit_core.domain.errors import MailError, SettingError
 
 PREFIX = "AUDITROUND_"
 Security = Literal["none", "starttls", "ssl"]
@@ -52,8 +60,16 @@ class Settings(BaseSettings):
 
     config: Path = Path("config")
     database_url: str = ""
+    migration_database_url: str = ""
+    database_retry_seconds: float = Field(default=30.0, gt=0)
     now: str = ""
     actor: str = ""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingError(" ".join(_sentence(error) for error in exc.errors())) from None
 
 
 class _MailEnvironment(BaseSettings):
@@ -95,6 +111,7 @@ _WRONG = {
     "smtp_security": "use 'none', 'starttls' or 'ssl'",
     "smtp_port": "use a port number from 1 to 65535",
     "smtp_timeout": "use a number of seconds",
+    "database_retry_seconds": "use a number of seconds above 0",
 }
 
 

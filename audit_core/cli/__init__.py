@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from audit_core.cli import common
@@ -68,6 +69,7 @@ def _global(
 
 def _register() -> None:
     from audit_core.cli import (
+        audit_cmd,
         cases_cmd,
         config_cmd,
         db_cmd,
@@ -81,6 +83,7 @@ def _register() -> None:
     app.add_typer(cases_cmd.app, name="cases")
     app.add_typer(round_cmd.app, name="round")
     app.add_typer(outbox_cmd.app, name="outbox")
+    app.add_typer(audit_cmd.app, name="audit")
 
 
 _register()
@@ -95,10 +98,11 @@ def main() -> None:
         hint = f" Use {HINTS[exc.missing]}." if exc.missing in HINTS else ""
         err.print(f"[bold red]Error:[/] {exc}{hint}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except OperationalError as exc:
+    except OperationalError as exc:  # one the composition root did not explain
+        reason = (str(exc.orig).strip().splitlines() or ["unknown error"])[0]
         err.print(
-            f"[bold red]Error:[/] the database could not be used ({exc.orig}). "
-            "Check AUDITROUND_DATABASE_URL and run 'auditround db upgrade'.",
+            f"[bold red]Error:[/] the database could not be used ({escape(reason)}): "
+            "check AUDITROUND_DATABASE_URL (or --database).",
             highlight=False,
             soft_wrap=True,
         )

@@ -22,3 +22,21 @@ def upgrade() -> None:
 def current() -> None:
     """Show the schema revision of the database."""
     console.print(STATE.app.database_revision() or "empty (run 'auditround db upgrade')")
+
+
+@app.command("grant")
+def grant(
+    role: str = typer.Argument(..., help="The PostgreSQL role the application connects as."),
+    sql: bool = typer.Option(False, "--sql", help="Only print the SQL; change nothing."),
+) -> None:
+    """Give the application's PostgreSQL role what it needs and no more: read and write the
+    tables, but only read and add to the audit trail (run as the owner of the tables)."""
+    statements = STATE.app.grant_application_role(role, dry_run=sql)
+    if sql:
+        print("".join(f"{statement};\n" for statement in statements), end="")
+        return
+    console.print(
+        f"Role [bold]{role}[/] may now use the database at "
+        f"[bold]{STATE.app.database_label()}[/] ({len(statements)} statements run); "
+        "it can add to the audit trail but not change it."
+    )

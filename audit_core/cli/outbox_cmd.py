@@ -158,6 +158,7 @@ def print_dispatch(result: DispatchResult, as_json: bool) -> None:
     console.print(
         f"Sent {result.sent}, to retry later {result.retrying}, failed {result.failed}"
         + (f", partly refused {result.partly_refused}" if result.partly_refused else "")
+        + (f", taken back from a stopped dispatcher {result.reclaimed}" if result.reclaimed else "")
         + "."
     )  # what failed, or why the run stopped, is said by exit_if_undelivered (on stderr)
 

@@ -87,3 +87,10 @@ class MailError(AuditRoundError):
 
 class SettingError(AuditRoundError):
     """A setting (an environment variable or a global option) is wrong."""
+
+
+class DatabaseUnavailable(AuditRoundError):
+    """The database stayed locked or out of reach longer than the time allowed, or could not
+    be used; the sentence says what was done and what was not."""
+
+    exit_code = 2

@@ -562,7 +562,12 @@ class Installation(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: who did what, when, to which object (triggers refuse UPDATE/DELETE)."""
+    """Append-only and hash-chained: who did what, when, to which object.
+
+    Triggers refuse UPDATE, DELETE and REPLACE. Events are written only by
+    ``domain.trail_append``, which gives each its place in the trail (``seq``), the hash
+    of the event before it and its own (``domain.trail``).
+    """
 
     __tablename__ = "audit_event"
 
@@ -574,3 +579,20 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(200))
     round_id: Mapped[str | None] = mapped_column(String(32), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """The audit trail's head, one row: the last event's ``seq`` and ``hash``.
+
+    Writers lock it to append, so events take their places one after another; a trail
+    shorter than its head has lost its last events. Triggers let it only move forward.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    last_seq: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -8,6 +8,7 @@ is an error, not a silent default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +31,24 @@ class Frozen(BaseModel):
 class Area(Frozen):
     id: Slug
     name: str
+    # the shape of every case reference of the area (the whole reference must match)
+    case_ref_pattern: str = Field(min_length=1, max_length=200)
+
+    @field_validator("case_ref_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(
+                f"not a valid regular expression ({exc.msg}); expected a pattern such as "
+                r"'^HK-\d{6}$'"
+            ) from None
+        return value
+
+    def takes_reference(self, reference: str) -> bool:
+        """Whether ``reference`` has the shape of this area's case references."""
+        return re.fullmatch(self.case_ref_pattern, reference) is not None
 
 
 class Contact(Frozen):
@@ -134,6 +153,19 @@ class Flag(Frozen):
     id: Slug
     name: str
     excludes_selection: bool = False  # e.g. under a live review, or in court
+
+
+class RegisterLimits(Frozen):
+    """How large a register file an import takes; anything larger is refused unread."""
+
+    max_file_mb: int = Field(default=20, ge=1, le=1024)
+    max_rows: int = Field(default=50_000, ge=1, le=10_000_000)  # cases, not counting the header
+    # characters in one cell; a CSV cannot hold a field longer than 131,072 in any case
+    max_field_chars: int = Field(default=500, ge=16, le=100_000)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
 
 
 # --- focuses.yaml -----------------------------------------------------------
@@ -249,6 +281,7 @@ class BoardConfig(Frozen):
     audit_tool: AuditTool
     themes: tuple[Theme, ...]
     cadence: Cadence
+    register_limits: RegisterLimits = RegisterLimits()
     source: str = ""
 
     def area(self, area_id: str) -> Area:

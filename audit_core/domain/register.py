@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+Involvements = tuple[tuple[str, tuple[str, ...]], ...]  # (agency, sorted practitioners)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class RegisterRow:
-    """One valid case of the file."""
+    """One valid case of the file (slots: a register may hold tens of thousands)."""
 
     row: int
     reference: str
@@ -16,7 +19,7 @@ class RegisterRow:
     category: str
     age_band: str
     flags: tuple[str, ...]  # sorted
-    involvements: tuple[tuple[str, tuple[str, ...]], ...]  # (agency, sorted practitioners)
+    involvements: Involvements
     opened_on: dt.date | None
     last_activity_on: dt.date
     closed_on: dt.date | None
@@ -28,3 +31,11 @@ class ParsedRegister:
     file: str
     sha256: str
     rows: list[RegisterRow]
+
+    def take(self, size: int) -> Iterator[list[RegisterRow]]:
+        """The rows, ``size`` at a time, each batch forgotten once handed over: an import
+        frees the rows it has written while the audit events they leave build up."""
+        while self.rows:
+            batch = self.rows[:size]
+            del self.rows[:size]
+            yield batch

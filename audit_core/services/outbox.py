@@ -33,6 +33,8 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Text, cast, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from audit_core.domain.errors import InvalidState, NotFound
@@ -82,8 +84,9 @@ def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> list[Queued]:
     1. Find which dedupe keys are in the outbox already; those drafts are left as they are.
     2. Compose each new draft once, at ``uow.now`` (its Date header).
     3. Insert the messages (their ids returned), their bodies, and one ``queued`` audit
-       event each. Two writers racing on one key are stopped by the unique constraint on
-       ``dedupe_key`` (the later transaction fails as a whole and can be re-run).
+       event each. Of two writers racing on one key, the later one finds the earlier
+       one's message at its insert (``ON CONFLICT DO NOTHING`` on ``dedupe_key``) and takes
+       it: one message, and no error.
     """
     mail = uow.mailer()
     known = {
@@ -101,7 +104,13 @@ def queue_many(uow: UnitOfWork, drafts: Sequence[Draft]) -> list[Queued]:
         )
         bodies.append(composed.raw)
         rows.append(_row(draft, composed, uow.now))
-    ids = _insert(uow.session, rows, bodies)
+    inserted = _insert(uow.session, rows, bodies)
+    raced = [r["dedupe_key"] for r in rows if r["dedupe_key"] not in inserted]
+    for key, row in messages_by_key(uow.session, raced).items():  # queued by another, just now
+        known[key] = (row.id, row.message_id)
+        del new[key]
+    rows = [r for r in rows if r["dedupe_key"] in inserted]
+    ids = [inserted[r["dedupe_key"]] for r in rows]
     for row, message_id in zip(rows, ids, strict=True):
         known[row["dedupe_key"]] = (message_id, row["message_id"])
     for round_id, run in groupby(zip(rows, ids, strict=True), key=lambda pair: pair[0]["round_id"]):
@@ -148,19 +157,26 @@ def _row(draft: Draft, composed: Composed, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _insert(session: Session, rows: list[dict[str, Any]], bodies: list[bytes]) -> list[int]:
-    """Insert the messages and their bodies in two statements; the new ids, in order."""
+def _insert(session: Session, rows: list[dict[str, Any]], bodies: list[bytes]) -> dict[str, int]:
+    """Insert the messages and their bodies in two statements; the new ids by dedupe key.
+
+    A key that another transaction queued at the same moment (after this one looked) is
+    left out (``ON CONFLICT DO NOTHING``): the caller takes that message as it is.
+    """
     if not rows:
-        return []
-    ids = list(
-        session.scalars(
-            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-            rows,
-        )
+        return {}
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+    returned = session.execute(
+        statement.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+            OutboxMessage.dedupe_key, OutboxMessage.id
+        ),
+        rows,
     )
-    session.execute(
-        insert(OutboxBody), [{"id": i, "raw": raw} for i, raw in zip(ids, bodies, strict=True)]
-    )
+    ids = {key: message_id for key, message_id in returned}
+    if ids:  # (an empty list would insert one row of nulls)
+        raw = {r["dedupe_key"]: body for r, body in zip(rows, bodies, strict=True)}
+        session.execute(insert(OutboxBody), [{"id": i, "raw": raw[k]} for k, i in ids.items()])
     return ids
 
 

@@ -32,6 +32,7 @@ from audit_core.domain.models import (
 )
 from audit_core.domain.periods import parse_round_id
 from audit_core.domain.selection import Candidate, Involvement
+from audit_core.domain.trail_append import deferred
 
 
 def get_round(session: Session, round_id: str) -> AuditRound:
@@ -204,12 +205,18 @@ def held_in_overlapping_rounds(session: Session, round_id: str) -> dict[str, int
 
 
 def removed_case_ids(session: Session, round_id: str) -> set[int]:
-    events = session.scalars(
-        select(AuditEvent).where(
+    """The cases taken out of the round, by the trail (this transaction's events included)."""
+    recorded = session.scalars(
+        select(AuditEvent.details).where(
             AuditEvent.round_id == round_id, AuditEvent.action == "case_removed"
         )
     )
-    return {int(e.details["case_id"]) for e in events if "case_id" in e.details}
+    waiting = [
+        e["details"]
+        for e in deferred(session)
+        if e["round_id"] == round_id and e["action"] == "case_removed"
+    ]
+    return {int(d["case_id"]) for d in [*recorded, *waiting] if "case_id" in d}
 
 
 def round_assignments(session: Session, round_id: str) -> list[Assignment]:

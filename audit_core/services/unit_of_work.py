@@ -4,7 +4,8 @@ Every use case takes a :class:`UnitOfWork` and plain values. The caller (a CLI
 command, a flow, a web request, a test) owns the transaction: it commits or
 rolls back the ``session`` when the use case returns. :meth:`UnitOfWork.record`
 adds the audit event of a change to that same transaction, so a change and its
-event are kept or lost together.
+event are kept or lost together; the events are chained into the trail as the
+transaction commits.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from audit_core.domain.errors import ConcurrentChange, MailError
-from audit_core.domain.models import AuditEvent, AuditRound
+from audit_core.domain.models import AuditRound
 from audit_core.domain.policy import BoardConfig
+from audit_core.domain.trail_append import defer_in_session
 from audit_core.domain.workdays import local_date
 from audit_core.services.ports import Mail
 
@@ -68,19 +69,9 @@ class UnitOfWork:
         *,
         round_id: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> AuditEvent:
+    ) -> None:
         """Add the audit event of a change; it commits (or not) with the change."""
-        event = AuditEvent(
-            at=self.now,
-            actor=self.actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            round_id=round_id,
-            details=details or {},
-        )
-        self.session.add(event)
-        return event
+        self.record_many(action, object_type, [(object_id, details or {})], round_id=round_id)
 
     def record_many(
         self,
@@ -90,10 +81,14 @@ class UnitOfWork:
         *,
         round_id: str | None = None,
     ) -> int:
-        """Add many events of one kind, as (object id, details), in one bulk INSERT."""
+        """Add many events of one kind, as (object id, details).
+
+        They join the audit trail's chain when the transaction commits, after every other
+        change, in one bulk insert (``domain.trail_append``).
+        """
         if events:
-            self.session.execute(
-                insert(AuditEvent.__table__),  # type: ignore[arg-type]
+            defer_in_session(
+                self.session,
                 [
                     {
                         "at": self.now,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+from support.databases import empty_database
 
 from audit_core.adapters import db
-from audit_core.domain.models import Base
+from audit_core.domain.models import AuditEvent, Base
+from audit_core.services.audit_verify import verify_trail
 
 
 @pytest.fixture
@@ -24,18 +27,10 @@ def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
         yield engine
         engine.dispose()
         return
-    name = f"auditround_migrations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(url.rsplit("/", 1)[0] + f"/{name}")
-    try:
+    with empty_database(url) as empty:
+        engine = db.make_engine(empty)
         yield engine
-    finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
 
 
 @pytest.mark.database
@@ -80,3 +75,31 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: i
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+@pytest.mark.database
+def test_the_events_recorded_before_the_trail_was_chained_are_chained_in_their_order(
+    empty_engine: Engine,
+) -> None:
+    db.upgrade(empty_engine, "0002")
+    with empty_engine.begin() as conn:
+        for n, actor in enumerate(("alice", "bob", "charlie")):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (at, actor, action, object_type, object_id, details) "
+                    "VALUES (:at, :actor, 'updated', 'case_file', :n, :details)"
+                ),
+                {
+                    "at": f"2026-03-02 09:0{n}:00.000000",
+                    "actor": actor,
+                    "n": str(n),
+                    "details": json.dumps({"fields": ["flags"], "n": n}),
+                },
+            )
+    db.upgrade(empty_engine)
+    with Session(empty_engine) as session:
+        checked = verify_trail(session)
+        chained = session.execute(select(AuditEvent.actor, AuditEvent.seq).order_by(AuditEvent.id))
+        assert [tuple(row) for row in chained] == [("alice", 1), ("bob", 2), ("charlie", 3)]
+    assert checked.intact, checked.sentence()
+    assert checked.checked == 3

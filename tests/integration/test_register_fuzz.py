@@ -36,7 +36,18 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 COLUMNS = [column.key for column in REGISTER_COLUMNS]
-IDENTIFYING = ["9434765919", "943 476 5919", "E8 1DY", "EC2V 7HH", "parent@example.org"]
+IDENTIFYING = [
+    "9434765919",
+    "943 476 5919",
+    "E8 1DY",
+    "EC2V 7HH",
+    "parent@example.org",
+    "E8-1DY",
+    "HKE81DY",
+    "EC1A-1BB",
+    "HK/401/023/2137",
+    "HK-31122015",
+]
 
 plausible = st.sampled_from(
     [

@@ -25,7 +25,8 @@ class ScriptedHandler(SinkHandler):
     ``script`` maps a Message-ID to the answers for its successive attempts at DATA:
     an SMTP reply such as ``"451 4.3.0 try again"`` or ``"550 5.7.1 refused"``, or
     ``"drop"`` to close the connection without answering. ``refuse`` maps a recipient
-    address to the reply given to RCPT for it. ``delay`` slows every DATA down.
+    address, or ``"@domain"`` for every address there, to the reply given to RCPT for
+    it. ``delay`` slows every DATA down.
     ``connections`` counts the connections opened (one EHLO each).
     """
 
@@ -55,8 +56,9 @@ class ScriptedHandler(SinkHandler):
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
+        refusal = self.refuse.get(address) or self.refuse.get("@" + address.rpartition("@")[2])
+        if refusal:
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -6,7 +6,7 @@ Each file holds one part of the board's policy:
 ``board.yaml``            the board, its business unit, areas, retention, outbox
 ``agencies.yaml``         partner agencies and their leads
 ``people.yaml``           auditors (and the business unit's own contacts)
-``register.yaml``         case categories, age bands and flags of the register
+``register.yaml``         case categories, age bands and flags; limits on a register file
 ``focuses.yaml``          audit focuses and their selection criteria
 ``audit_tool.yaml``       grading scales and the versioned audit tool
 ``themes.yaml``           the theme taxonomy with practice prompts and policies
@@ -30,6 +30,7 @@ from audit_core.domain.policy import (
     Flag,
     Focus,
     Frozen,
+    RegisterLimits,
     Scale,
     Theme,
 )
@@ -52,6 +53,7 @@ class RegisterFile(Frozen):
     categories: tuple[Category, ...] = Field(min_length=1)
     age_bands: tuple[AgeBand, ...] = Field(min_length=1)
     flags: tuple[Flag, ...] = ()
+    limits: RegisterLimits = RegisterLimits()
 
 
 class FocusesFile(Frozen):

@@ -87,6 +87,7 @@ def load_config(directory: Path | str) -> BoardConfig:
         audit_tool=parsed["audit_tool.yaml"].audit_tool,
         themes=parsed["themes.yaml"].themes,
         cadence=parsed["cadence.yaml"].cadence,
+        register_limits=parsed["register.yaml"].limits,
         source=str(root),
     )
 
