@@ -71,6 +71,7 @@ def _register() -> None:
     from audit_core.cli import (
         audit_cmd,
         cases_cmd,
+        chase_cmd,
         config_cmd,
         db_cmd,
         fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
@@ -84,6 +85,7 @@ def _register() -> None:
     app.add_typer(round_cmd.app, name="round")
     app.add_typer(outbox_cmd.app, name="outbox")
     app.add_typer(audit_cmd.app, name="audit")
+    app.command("chase")(chase_cmd.chase)
 
 
 _register()

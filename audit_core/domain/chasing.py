@@ -17,6 +17,9 @@ only the newest true step is ever taken: never a burst of old ones. The last
 escalation stays true for as long as the return is outstanding; like every step
 it is taken at most once per deadline (the caller keeps what was taken).
 
+A step whose day had come by the day the task was issued (an audit given to a new
+auditor late in the fieldwork) is not taken: the task email gave the deadline.
+
 Nothing is due on a weekend or a bank holiday. The rules know nothing of who has
 submitted or declined: the caller asks only for outstanding returns.
 """
@@ -80,26 +83,48 @@ def true_step(due_on: dt.date, cadence: Cadence, today: dt.date) -> Step | None:
     return current
 
 
+def _done(
+    steps: tuple[Step, ...], taken: frozenset[str] | set[str], issued_on: dt.date | None
+) -> set[str]:
+    """The steps taken, and those whose day had come when the task was issued: the task
+    email itself gave the deadline, so a reminder the day after it would say nothing new."""
+    covered = {s.name for s in steps if issued_on is not None and s.on <= issued_on}
+    return covered | set(taken)
+
+
 def due_step(
-    due_on: dt.date, cadence: Cadence, today: dt.date, taken: frozenset[str] | set[str]
+    due_on: dt.date,
+    cadence: Cadence,
+    today: dt.date,
+    taken: frozenset[str] | set[str],
+    issued_on: dt.date | None = None,
 ) -> Step | None:
-    """The step to take today, or None: the true step, if it has not been taken already."""
+    """The step to take today, or None: the true step, unless it was taken already or its
+    day had come by the day the task was issued."""
     step = true_step(due_on, cadence, today)
-    return None if step is None or step.name in taken else step
+    if step is None or step.name in _done(chase_steps(due_on, cadence), taken, issued_on):
+        return None
+    return step
 
 
 def next_chase_on(
-    due_on: dt.date, cadence: Cadence, after: dt.date, taken: frozenset[str] | set[str]
+    due_on: dt.date,
+    cadence: Cadence,
+    after: dt.date,
+    taken: frozenset[str] | set[str],
+    issued_on: dt.date | None = None,
 ) -> dt.date | None:
-    """The first working day after ``after`` on which a step not yet taken becomes due;
-    None when every step has been taken or has lapsed. Lets a sweep look only at the
+    """The first working day after ``after`` on which a step not yet done becomes due;
+    None when every step has been done or has lapsed. Lets a sweep look only at the
     returns with something to do (an index on this date)."""
     steps = chase_steps(due_on, cadence)
+    done = _done(steps, taken, issued_on)
+    earliest = add_working_days(after, 1)
     for index, step in enumerate(steps):
-        if step.name in taken:
+        if step.name in done:
             continue
         ends = steps[index + 1].on if index + 1 < len(steps) else None
-        start = max(step.on, add_working_days(after, 1))
+        start = max(step.on, earliest)
         if not is_working_day(start):
             start = add_working_days(start, 1)
         if ends is None or start < ends:

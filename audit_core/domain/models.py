@@ -366,6 +366,9 @@ class Assignment(Base):
     declined_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime]
+    # The next working day a step of its chase may be due; None once nothing is left to
+    # chase. The daily sweep looks only at assignments with this date on or before today.
+    chase_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
 
     round_case: Mapped[RoundCase] = relationship(back_populates="assignments")
     auditor: Mapped[Person | None] = relationship()
@@ -402,12 +405,43 @@ class Assignment(Base):
             self.task_number = (self.task_number or 0) + 1
         self.updated_at = now
 
+    def submit(self, now: dt.datetime) -> None:
+        """The return is in: nothing more to chase."""
+        self._move_to(AssignmentStatus.SUBMITTED, now)
+        self.submitted_at = now
+        self.chase_on = None
+
     def decline(self, reason: str, now: dt.datetime) -> None:
         """The auditor declined (not their agency's case, a conflict of interest)."""
         self._move_to(AssignmentStatus.DECLINED, now)
         self.declined_at = now
         self.declined_reason = reason
         self.retire_link(now)
+        self.chase_on = None  # nothing to chase until it is given to someone else
+
+
+class ChaseRecord(Base):
+    """A step of a return's chase, taken: at most one of each per task and deadline.
+
+    A new auditor (a new task number) or a new deadline starts the steps again.
+    """
+
+    __tablename__ = "chase_step"
+    __table_args__ = (
+        UniqueConstraint(
+            "assignment_id", "task_number", "due_on", "step", name="uq_chase_step_once"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"))
+    task_number: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    step: Mapped[str] = mapped_column(String(32))  # reminder-5, overdue, escalation-1, ...
+    recipient: Mapped[str] = mapped_column(String(254))  # the address it was sent to
+    taken_on: Mapped[dt.date] = mapped_column(Date)
+    taken_at: Mapped[dt.datetime]
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
 
 
 class AuditReturn(Base):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from audit_core.domain.chasing import next_chase_on
 from audit_core.domain.errors import AuditRoundError, InvalidState, PlanningError
 from audit_core.domain.models import AssignmentStatus as _S
 from audit_core.domain.models import AuditRound
@@ -149,6 +150,7 @@ def extend(
         before = assignment.due_on
         ref = assignment.round_case.case.reference
         assignment.due_on = to
+        assignment.chase_on = next_chase_on(to, uow.config.cadence, uow.today, set())  # anew
         assignment.updated_at = uow.now
         moved.append(Moved(ref, assignment.agency_id, assignment.auditor_id, before))
         events.append(

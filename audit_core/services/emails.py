@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from audit_core.domain.chasing import Step
 from audit_core.domain.models import Assignment, AuditRound
 from audit_core.domain.policy import BoardConfig
 from audit_core.services.ports import CalendarEntry, Letter
@@ -262,4 +263,57 @@ def round_cancelled_notice(
             "returns_in": returns_in,
         },
         to=[_unit_address(config)],
+    )
+
+
+# --- chasing late returns (services.chase) ------------------------------------------------
+
+
+def reminder(
+    config: BoardConfig, facts: dict[str, Any], assignment: Assignment, step: Step, days_late: int
+) -> Letter:
+    """The auditor is reminded of a return not yet in: before its deadline, on the day, or
+    once it is late. The link is the one in the task email (only its hash is kept)."""
+    auditor = assignment.auditor
+    assert auditor is not None
+    if step.before_due is None:
+        when = "overdue"
+    else:
+        when = "on_the_day" if step.before_due == 0 else "before"
+    return Letter(
+        template="reminder",
+        context={
+            **facts,
+            "auditor_name": auditor.name,
+            "when": when,
+            "before_due": step.before_due,
+            "days_late": days_late,
+            "issued_on": assignment.issued_at.date() if assignment.issued_at else None,
+        },
+        to=[(auditor.name, auditor.email)],
+        reply_to=_unit_address(config),
+    )
+
+
+def escalation(
+    config: BoardConfig, rows: list[dict[str, Any]], *, today: dt.date, level: int
+) -> Letter:
+    """One email to an agency lead or the business unit manager listing every late return
+    it is about today: the case by reference, the agency, who holds it, how late it is."""
+    first = rows[0]
+    ordered = sorted(rows, key=lambda r: (r["agency_name"], -r["days_late"], r["case_ref"]))
+    return Letter(
+        template="escalation",
+        context={
+            "board_name": config.board.name,
+            "business_unit": business_unit(config),
+            "to_name": first["to_name"],
+            "level": level,
+            "to_manager": level > 1,
+            "today": today,
+            "rows": ordered,
+            "round_ids": sorted({r["round_id"] for r in rows}),
+        },
+        to=[(first["to_name"], first["to_email"])],
+        reply_to=_unit_address(config),
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from audit_core.domain import tokens
+from audit_core.domain.chasing import next_chase_on
 from audit_core.domain.errors import InvalidState
 from audit_core.domain.launch_day import check_launch_day
 from audit_core.domain.models import (
@@ -157,6 +158,8 @@ def issue_task(
     letter = emails.task(uow.config, facts, assignment, link)
     draft = outbox.Draft(assignment.task_key, "task", letter, audit_round.id, assignment.id)
     assignment.task_issued(tokens.hash_token(token), uow.now)
+    # its chase starts after today: the task email itself gives the deadline
+    assignment.chase_on = next_chase_on(assignment.due_on, uow.config.cadence, uow.today, set())
     uow.record(
         "task_issued",
         "assignment",

@@ -1,0 +1,91 @@
+"""``auditround chase``: send the reminders and escalations due today (or show them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from audit_core.cli.common import STATE, console, plural, print_json
+
+if TYPE_CHECKING:
+    from audit_core.services.chase import Chased, ChaseReport
+
+
+def chase(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what is due without sending or recording anything."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Remind auditors of returns due or late; escalate late ones, one email a person a day.
+
+    Reminders go to the auditor before the deadline, on the day and once it is late;
+    escalations to the agency lead, then the business unit manager, as the cadence says.
+
+    Safe to run again: a step is taken once per task and deadline. With the global
+    --now DATE, shows (with --dry-run) what would be due on any day. Exits 3 if an email
+    was refused for good, 4 if the mail server could not be reached."""
+    from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
+    from audit_core.services.chase import sweep
+
+    sent = None
+    if dry_run:
+        with STATE.app.unit_of_work() as uow:
+            report = sweep(uow, dry_run=True)
+            uow.session.rollback()  # a look only
+    else:
+        report, sent = STATE.app.change_then_send(sweep)
+    if as_json:
+        dispatch = dataclasses.asdict(sent) if sent else None
+        print_json({"chase": report.to_json(), "dispatch": dispatch})
+    else:
+        _print_report(report, dry_run=dry_run)
+        if sent is not None:
+            print_dispatch(sent, as_json=False)
+    if sent is not None:
+        exit_if_undelivered(sent)
+
+
+def _print_report(report: ChaseReport, *, dry_run: bool) -> None:
+    day = f"{report.today:%A %d %B %Y}"
+    if report.not_working:
+        console.print(f"{day} is {report.not_working}: nobody is chased today.")
+        return
+    verb = "due" if dry_run else "taken"
+    steps = len(report.reminders) + len(report.escalations)
+    console.print(
+        f"{day}: {plural(steps, 'chase step')} {verb} "
+        f"({plural(len(report.reminders), 'reminder')}, "
+        f"{plural(len(report.escalations), 'late return')} escalated)."
+    )
+    if report.reminders:
+        console.print(_table("Reminders", report.reminders))
+    if report.escalations:
+        console.print(_table("Escalations (one email per person)", report.escalations))
+    if report.waiting:
+        console.print(
+            f"{plural(len(report.waiting), 'escalation')} wait for the next working day: "
+            "their recipient had today's email already."
+        )
+
+
+def _table(title: str, rows: list[Chased]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("round", "case", "agency", "auditor", "due", "late", "step", "to"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.round_id,
+            escape(row.case_ref),
+            escape(row.agency_name),
+            escape(row.auditor_name),
+            f"{row.due_on:%d/%m/%Y}",
+            str(row.days_late),
+            row.step,
+            escape(f"{row.to_name} <{row.to_email}>"),
+        )
+    return table
