@@ -39,7 +39,7 @@ from audit_core.domain.models import (
     RoundStatus,
 )
 from audit_core.domain.workdays import local_date, why_not_working
-from audit_core.services import emails, outbox
+from audit_core.services import chase_digest, emails, outbox
 from audit_core.services.queries import area_names, messages_by_key
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -74,6 +74,7 @@ class ChaseReport:
     waiting: list[Chased] = field(default_factory=list)  # grouped email sent already today
     messages: list[int] = field(default_factory=list)  # outbox ids queued
     looked_at: int = 0
+    digest_sent: bool = False  # the business unit's digest of the day was queued
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,7 @@ class ChaseReport:
             "escalations": [c.to_json() for c in self.escalations],
             "waiting": [c.to_json() for c in self.waiting],
             "messages": self.messages,
+            "digest_sent": self.digest_sent,
         }
 
 
@@ -115,6 +117,11 @@ def sweep(uow: UnitOfWork, *, dry_run: bool = False) -> ChaseReport:
         return report
     _send_reminders(uow, [d for d in due if not d[1].is_escalation], report, taken)
     _send_escalations(uow, [d for d in due if d[1].is_escalation], report, taken)
+    sent = {"reminders": len(report.reminders), "escalations": len(report.escalations)}
+    digest = chase_digest.send_digest(uow, chase_digest.gather(uow, **sent))
+    if digest is not None and digest.created:
+        report.messages.append(digest.id)
+        report.digest_sent = True
     return report
 
 

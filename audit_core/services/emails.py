@@ -317,3 +317,30 @@ def escalation(
         to=[(first["to_name"], first["to_email"])],
         reply_to=_unit_address(config),
     )
+
+
+def digest(
+    config: BoardConfig,
+    *,
+    today: dt.date,
+    late: list[dict[str, Any]],
+    several_late: list[tuple[str, int]],
+    declined: list[dict[str, Any]],
+    unfilled: list[dict[str, Any]],
+    sent_today: dict[str, int],
+) -> Letter:
+    """The business unit's digest of the day: what is late, declined or unfilled."""
+    return Letter(
+        template="digest",
+        context={
+            "board_name": config.board.name,
+            "business_unit": business_unit(config),
+            "today": today,
+            "late": late,
+            "several_late": several_late,
+            "declined": declined,
+            "unfilled": unfilled,
+            "sent_today": sent_today,
+        },
+        to=[_unit_address(config)],
+    )

@@ -95,6 +95,8 @@ def what_happens_on(day: dt.date, make_uow: Callable[..., UnitOfWork], app: App)
 
 
 def kind_of(subject: str) -> str:
+    if subject.startswith("Case audit digest"):
+        return "digest"
     for start, kind in (
         ("Reminder", "reminder"),
         ("Due today", "due-today"),
@@ -175,10 +177,13 @@ def test_each_person_gets_exactly_the_chase_the_cadence_gives_and_only_on_workin
     who = {email: name for name, email in addresses(config).items()}
     by_day: dict[str, set[tuple[str, str]]] = {}
     for day, hour, rcpt, kind in received:
+        if kind == "digest":
+            continue
         assert hour == "8", f"the 17:00 sweep of {day} sent {kind} to {rcpt} again"
         by_day.setdefault(day, set()).add((who[rcpt], kind))
     assert by_day == EXPECTED
-    assert len(received) == sum(len(v) for v in EXPECTED.values())  # one email each
+    chased = [r for r in received if r[3] != "digest"]
+    assert len(chased) == sum(len(v) for v in EXPECTED.values())  # one email each
 
 
 def test_an_escalation_lists_every_late_return_of_its_recipient_in_one_email(
@@ -197,7 +202,7 @@ def test_an_escalation_lists_every_late_return_of_its_recipient_in_one_email(
         day += dt.timedelta(days=1)
     sink.clear()
     make_app(mail_settings, at=at(dt.date(2026, 4, 8), 8)).change_then_send(sweep)
-    [message] = sink.messages
+    [message] = [m for m in sink.messages if "digest" not in str(m.parsed()["Subject"])]
     manager = config.board.business_unit.manager.email
     assert message.rcpt_tos == (manager,)
     text = message.parsed().get_body(("plain",)).get_content()
@@ -209,3 +214,28 @@ def test_an_escalation_lists_every_late_return_of_its_recipient_in_one_email(
     with uow.session as session:
         steps = session.scalars(select(ChaseRecord.step).where(ChaseRecord.recipient == manager))
         assert sorted(steps) == ["escalation-2"] * 3
+
+
+def test_the_business_unit_gets_a_digest_only_on_days_with_news(
+    uow: UnitOfWork,
+    make_uow: Callable[..., UnitOfWork],
+    make_app: Callable[..., App],
+    mail_settings: SmtpSettings,
+    sink: Sink,
+    config: BoardConfig,
+) -> None:
+    received = run_fieldwork(uow, make_uow, make_app, mail_settings, sink)
+    unit = config.board.business_unit.email
+    digests = [(day, hour) for day, hour, rcpt, kind in received if kind == "digest"]
+    assert {rcpt for *_, rcpt, kind in received if kind == "digest"} == {unit}
+    assert digests == [
+        ("2026-03-23", "8"),  # the first reminders
+        ("2026-03-24", "17"),  # Sarah declined in the morning
+        ("2026-03-30", "8"),
+        ("2026-03-31", "8"),  # three returns late since today
+        ("2026-04-01", "8"),
+        ("2026-04-08", "8"),
+        ("2026-04-09", "8"),
+        ("2026-04-10", "8"),
+        ("2026-04-13", "8"),
+    ]
