@@ -51,7 +51,7 @@ def chase(
 
 
 def _print_report(report: ChaseReport, *, dry_run: bool) -> None:
-    day = f"{report.today:%A %d %B %Y}"
+    day = f"{report.today:%A} {report.today.day} {report.today:%B %Y}"
     if report.not_working:
         console.print(f"{day} is {report.not_working}: nobody is chased today.")
         return
@@ -63,9 +63,9 @@ def _print_report(report: ChaseReport, *, dry_run: bool) -> None:
         f"{plural(len(report.escalations), 'late return')} escalated)."
     )
     if report.reminders:
-        console.print(_table("Reminders", report.reminders))
+        console.print(_table("Reminders to auditors", report.reminders, to=False))
     if report.escalations:
-        console.print(_table("Escalations (one email per person)", report.escalations))
+        console.print(_table("Escalations (one email a person)", report.escalations, to=True))
     if report.waiting:
         console.print(
             f"{plural(len(report.waiting), 'escalation')} wait for the next working day: "
@@ -73,12 +73,14 @@ def _print_report(report: ChaseReport, *, dry_run: bool) -> None:
         )
 
 
-def _table(title: str, rows: list[Chased]) -> Table:
+def _table(title: str, rows: list[Chased], *, to: bool) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("round", "case", "agency", "auditor", "due", "late", "step", "to"):
+    for column in ("round", "case", "agency", "auditor", "due", "late", "step"):
         table.add_column(column)
+    if to:
+        table.add_column("to")
     for row in rows:
-        table.add_row(
+        cells = [
             row.round_id,
             escape(row.case_ref),
             escape(row.agency_name),
@@ -86,6 +88,6 @@ def _table(title: str, rows: list[Chased]) -> Table:
             f"{row.due_on:%d/%m/%Y}",
             str(row.days_late),
             row.step,
-            escape(f"{row.to_name} <{row.to_email}>"),
-        )
+        ]
+        table.add_row(*cells, *([escape(row.to_name)] if to else []))
     return table
