@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from audit_core.adapters.smtp_transport import Transport
     from audit_core.domain.policy import BoardConfig
     from audit_core.domain.trail import TrailCheck
+    from audit_core.services.chase import ChaseReport
     from audit_core.services.launch import LaunchResult
     from audit_core.services.ports import Mail
     from audit_core.services.register_import import ImportResult
@@ -294,6 +295,38 @@ class App:
         with self.unit_of_work(mail=True, actor=actor) as uow:
             result = change(uow)
         return result, self.dispatch()
+
+    def chase(self, *, dry_run: bool = False) -> tuple[ChaseReport, DispatchResult | None]:
+        """Take the chase steps due now and send them; or, in a dry run, only say what they
+        are (nothing is written, nothing sent)."""
+        from audit_core.services.chase import sweep
+
+        if not dry_run:
+            return self.change_then_send(sweep)
+        with self.unit_of_work() as uow:
+            report = sweep(uow, dry_run=True)
+            uow.session.rollback()  # a look only
+        return report, None
+
+    def launch_due_rounds(self) -> list[tuple[str, LaunchResult, DispatchResult]]:
+        """Launch each round whose launch moment has come, and finish each launch whose
+        summary is still to send (see ``services.launch.rounds_to_launch``)."""
+        from audit_core.services.launch import rounds_to_launch
+
+        with self.unit_of_work() as uow:
+            due = rounds_to_launch(uow)
+        return [(round_id, *self.launch(round_id)) for round_id in due]
+
+    @contextmanager
+    def scheduler_lock(self) -> Iterator[str]:
+        """Hold this database's one scheduler lock (or refuse, naming its holder)."""
+        from audit_core.adapters import scheduler_lock
+
+        holder = scheduler_lock.holder_name(
+            self.now.astimezone(ZoneInfo(self.config().board.timezone))
+        )
+        with scheduler_lock.hold(self.engine(), holder):
+            yield holder
 
     def cancel_round(
         self, round_id: str, reason: str, *, actor: str | None = None

@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from audit_core.bootstrap import App
-from audit_core.services.chase import ChaseReport, sweep
+from audit_core.services.chase import ChaseReport
 
 if TYPE_CHECKING:
     from audit_core.adapters.dispatcher import DispatchResult
@@ -26,9 +26,11 @@ def run_chase(now: str | None = None) -> tuple[ChaseReport, DispatchResult]:
     """Take the steps due today in one transaction, then dispatch the outbox."""
     app = App.from_env(now=now, actor=ACTOR)
     try:
-        return app.change_then_send(sweep)
+        report, sent = app.chase()
     finally:
         app.close()
+    assert sent is not None  # a real run always dispatches
+    return report, sent
 
 
 def chase_table(report: ChaseReport) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ def _register() -> None:
         fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
         outbox_cmd,
         round_cmd,
+        scheduler_cmd,
     )
 
     app.add_typer(config_cmd.app, name="config")
@@ -86,6 +87,7 @@ def _register() -> None:
     app.add_typer(outbox_cmd.app, name="outbox")
     app.add_typer(audit_cmd.app, name="audit")
     app.command("chase")(chase_cmd.chase)
+    app.command("scheduler")(scheduler_cmd.scheduler)
 
 
 _register()

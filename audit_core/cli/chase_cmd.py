@@ -30,15 +30,8 @@ def chase(
     --now DATE, shows (with --dry-run) what would be due on any day. Exits 3 if an email
     was refused for good, 4 if the mail server could not be reached."""
     from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
-    from audit_core.services.chase import sweep
 
-    sent = None
-    if dry_run:
-        with STATE.app.unit_of_work() as uow:
-            report = sweep(uow, dry_run=True)
-            uow.session.rollback()  # a look only
-    else:
-        report, sent = STATE.app.change_then_send(sweep)
+    report, sent = STATE.app.chase(dry_run=dry_run)
     if as_json:
         dispatch = dataclasses.asdict(sent) if sent else None
         print_json({"chase": report.to_json(), "dispatch": dispatch})

@@ -246,6 +246,9 @@ class Escalation(Frozen):
     to: Literal["agency_lead", "business_unit_manager"]
 
 
+DAYTIME = r"^(0[4-9]|1\d|2[0-3]):[0-5]\d$"  # 04:00 to 23:59
+
+
 class Cadence(Frozen):
     returns_due: int = Field(ge=1, le=120)  # working days from launch to deadline
     reminders_before_due: tuple[int, ...] = Field(default=(5, 0))  # 0 = on the day
@@ -253,7 +256,9 @@ class Cadence(Frozen):
     audit_day_after_due: int = Field(ge=0, le=120)
     briefing_due_after_audit_day: int = Field(ge=0, le=120)
     actions_due_months: int = Field(default=6, ge=1, le=24)
-    launch_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # times of day in the board's zone, kept out of the small hours, when clocks change
+    launch_time: str = Field(default="09:00", pattern=DAYTIME)
+    chase_time: str = Field(default="08:00", pattern=DAYTIME)
 
     @field_validator("reminders_before_due")
     @classmethod

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from audit_core.domain import tokens
 from audit_core.domain.chasing import next_chase_on
 from audit_core.domain.errors import InvalidState
-from audit_core.domain.launch_day import check_launch_day
+from audit_core.domain.launch_day import check_launch_day, launch_is_due
 from audit_core.domain.models import (
     Assignment,
     AssignmentStatus,
@@ -24,6 +24,7 @@ from audit_core.domain.models import (
     OutboxStatus,
     RoundStatus,
 )
+from audit_core.domain.periods import period_bounds, period_of
 from audit_core.domain.workdays import local_date
 from audit_core.services import emails, outbox
 from audit_core.services.queries import (
@@ -291,3 +292,27 @@ def _nomination_states(uow: UnitOfWork, assignments: list[Assignment]) -> dict[i
 def _outcome(rows: list[dict[str, str]]) -> Outcome:
     counts = Counter(row["state"] for row in rows)
     return Outcome(counts["delivered"], counts["failed"], counts["waiting"])
+
+
+def rounds_to_launch(uow: UnitOfWork) -> list[str]:
+    """The rounds the scheduler launches now: each planned round whose launch moment (its
+    day at the cadence's ``launch_time``, in the board's zone) has come, within its period;
+    and each open round whose launch summary was never queued (the mail server could not
+    be reached at launch: launching again sends what waits, then the summary)."""
+    cadence, zone_name = uow.config.cadence, uow.timezone
+    rounds = uow.session.scalars(
+        select(AuditRound)
+        .where(AuditRound.status.in_((RoundStatus.PLANNED, RoundStatus.OPEN)))
+        .order_by(AuditRound.id)
+    )
+    due, opened = [], {}
+    for audit_round in rounds:
+        if audit_round.status == RoundStatus.OPEN:
+            opened[f"launch-summary:{mail_scope(uow, audit_round)}"] = audit_round.id
+            continue
+        first, last = period_bounds(period_of(audit_round.id))
+        on_time = launch_is_due(audit_round.launch_on, cadence.launch_time, zone_name, uow.now)
+        if on_time and first <= uow.today <= last:
+            due.append(audit_round.id)
+    summaries = messages_by_key(uow.session, list(opened))
+    return due + [round_id for key, round_id in opened.items() if key not in summaries]

@@ -9,12 +9,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support.rounds import planned_round
+from support.rounds import planned_round, queue_notes
 
 from audit_core.adapters.smtp_sink import Sink
 from audit_core.bootstrap import App
 from audit_core.domain.errors import ConcurrentChange
 from audit_core.domain.models import AuditEvent, AuditRound, OutboxMessage, RoundStatus
+from audit_core.services import outbox
 from audit_core.services.launch import LaunchResult, launch_round
 from audit_core.services.queries import get_round
 from audit_core.services.round_cancel import cancel_round
@@ -134,3 +135,29 @@ def test_two_launches_at_once_open_the_round_once_and_send_each_task_once(
         task_ids = set(tasks)
     received = [m.message_id for m in sink.messages if m.message_id in task_ids]
     assert sorted(received) == sorted(task_ids)  # each task delivered, and only once
+
+
+def test_an_email_another_command_queued_a_moment_ago_is_taken_not_queued_twice(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    uow: UnitOfWork,
+    now: dt.datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    [first] = queue_notes(uow, 1, prefix="race")
+    session.commit()
+    looked: list[object] = []
+    real = outbox.messages_by_key
+
+    def looked_before_the_other_committed(s: Session, keys: list[str]) -> dict[str, object]:
+        looked.append(keys)
+        return {} if len(looked) == 1 else real(s, keys)
+
+    monkeypatch.setattr(outbox, "messages_by_key", looked_before_the_other_committed)
+    with session_factory() as late:
+        [again] = queue_notes(UnitOfWork(late, uow.config, now, "bob", uow.mail), 1, prefix="race")
+        late.commit()
+    assert (again.id, again.message_id, again.created) == (first.id, first.message_id, False)
+    with session_factory() as check:
+        keys = check.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "race"))
+        assert list(keys) == ["race:0"]

@@ -419,6 +419,16 @@ def test_an_unquoted_launch_time_is_explained(copy: ConfigCopy) -> None:
     assert 'in quotes, e.g. "09:00"' in problem.reason
 
 
+def test_a_chase_time_in_the_small_hours_is_refused(copy: ConfigCopy) -> None:
+    copy.edit("cadence.yaml", 'chase_time: "08:00"', 'chase_time: "01:30"')
+    (problem,) = copy.problems()
+    assert key_of(problem) == "cadence.chase_time"
+    assert problem.reason == (
+        'expected a time of day from "04:00" to "23:59" as HH:MM in quotes, got \'01:30\' '
+        "(clocks change in the small hours)"
+    )
+
+
 def test_an_unknown_time_zone_is_refused(copy: ConfigCopy) -> None:
     copy.edit("board.yaml", "timezone: Europe/London", "timezone: London")
     (problem,) = copy.problems()

@@ -26,7 +26,7 @@ def problems_from(display: str, model: type[BaseModel], exc: ValidationError) ->
             reason = "required key is missing"
         elif err["type"] == "string_pattern_mismatch":
             reason = _pattern_reason(key, err.get("input"))
-        elif key.endswith("launch_time"):
+        elif key.endswith(("launch_time", "chase_time")):
             reason = 'expected a time of day in quotes, e.g. "09:00"'
         elif err["type"] == "value_error":
             reason = str(err.get("ctx", {}).get("error", reason))
@@ -85,8 +85,11 @@ def _pattern_reason(key: str, value: object) -> str:
         return f"expected an email address, got {value!r}"
     if key.endswith("url"):
         return f"expected a web address starting with http:// or https://, got {value!r}"
-    if key.endswith("launch_time"):
-        return f'expected a time of day as HH:MM in quotes, e.g. "09:00", got {value!r}'
+    if key.endswith(("launch_time", "chase_time")):
+        return (
+            f'expected a time of day from "04:00" to "23:59" as HH:MM in quotes, got {value!r} '
+            "(clocks change in the small hours)"
+        )
     if re.search(r"(^|\.)id$|\]$|areas|agency", key):
         return f"expected an identifier of lower-case letters, digits, '-' or '_', got {value!r}"
     return f"{value!r} is not in the expected form"

@@ -1,0 +1,1 @@
+"""The embedded scheduler (``auditround scheduler``): APScheduler 3 on one machine."""
