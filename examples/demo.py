@@ -8,6 +8,7 @@ fixed (``--now``) so that the rehearsal gives the same dates every time.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
@@ -19,6 +20,7 @@ from rich.console import Console
 OUT = Path("out")
 DEMO_NOW = "2026-03-02T09:00"  # planning happens the working day before launch
 LAUNCH_NOW = "2026-03-03T09:00"  # the planned launch date
+LAST_CHASE_NOW = "2026-04-10T17:00"  # after the fieldwork's last escalation
 PERIOD = "2026-H1"
 console = Console()
 
@@ -32,6 +34,33 @@ def run(title: str, args: Sequence[str]) -> None:
     code = app(list(args), standalone_mode=False)
     if isinstance(code, int) and code != 0:
         raise DemoStopped(f"'auditround {' '.join(args)}' failed (exit code {code}).")
+
+
+def chase_days() -> list[dt.date]:
+    """The working days on which the cadence has something to send for this round."""
+    from audit_core.adapters.config import load_config
+    from audit_core.domain.chasing import chase_steps
+    from audit_core.domain.workdays import round_timeline
+
+    cadence = load_config(Path(os.environ["AUDITROUND_CONFIG"])).cadence
+    due_on = round_timeline(dt.date.fromisoformat(LAUNCH_NOW[:10]), cadence).due_on
+    return [step.on for step in chase_steps(due_on, cadence)]
+
+
+def rehearse_fieldwork() -> None:
+    """Nobody submits in this rehearsal: each chase day shows what the cadence sends, then
+    a second run the same afternoon shows that nothing goes twice."""
+    days = chase_days()
+    run(
+        "Fieldwork: what the chase would send on the day of the first escalation",
+        ["--now", f"{days[-2]}T08:00", "chase", "--dry-run"],
+    )
+    for day in days:
+        run(f"Fieldwork, {day:%A %d %B}: the day's chase", ["--now", f"{day}T08:00", "chase"])
+    run(
+        "The same day again, in the afternoon: nothing is sent twice",
+        ["--now", f"{days[-1]}T16:00", "chase"],
+    )
 
 
 class DemoStopped(Exception):
@@ -80,7 +109,8 @@ def main() -> int:
                 ["--now", LAUNCH_NOW, "round", "launch", PERIOD],
             )
             run("The outbox after dispatch", ["--now", LAUNCH_NOW, "outbox", "status"])
-            run("Every round at a glance", ["--now", LAUNCH_NOW, "round", "list"])
+            rehearse_fieldwork()
+            run("Every round at a glance", ["--now", LAST_CHASE_NOW, "round", "list"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1
