@@ -77,3 +77,25 @@ def _summary_line(launched: LaunchResult) -> str:
         return "sent by an earlier run"
     t = launched.summary.tasks
     return f"tasks {t.delivered} delivered, {t.failed} not delivered, {t.waiting} waiting"
+
+
+@flow(name="launch-rounds")
+def launch_due_rounds(now: str | None = None) -> list[dict[str, Any]]:
+    """Launch every planned round whose launch moment has come (its day at the cadence's
+    ``launch_time``), and finish any launch whose summary still waits."""
+    logger = get_run_logger()
+    app = App.from_env(now=now, actor=ACTOR)
+    try:
+        launched = app.launch_due_rounds()
+    finally:
+        app.close()
+    for round_id, result, sent in launched:
+        logger.info(
+            "round %s: %d task(s) queued, sent %d", round_id, result.tasks_queued, sent.sent
+        )
+    if not launched:
+        logger.info("no round to launch")
+    return [
+        {"round": round_id, "launch": dataclasses.asdict(result), "sent": sent.sent}
+        for round_id, result, sent in launched
+    ]

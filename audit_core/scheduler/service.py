@@ -1,10 +1,7 @@
 """Running the jobs on a schedule: APScheduler 3, its job store in the application database.
 
-- The jobs (:mod:`audit_core.scheduler.jobs`) and when they run, in the board's zone:
-  the outbox every minute; the launch of planned rounds every quarter of an hour of
-  real time (a round launches at its day's ``launch_time``); the chase at ``chase_time`` on weekdays
-  (the sweep itself does nothing on a bank holiday); the follow-up of actions on
-  Mondays at ``chase_time``.
+- The jobs (:mod:`audit_core.scheduler.jobs`) and when they run are listed once, in
+  :mod:`audit_core.domain.schedule` (the Prefect deployments use the same list).
 - Each job has its id, ``replace_existing``, ``coalesce`` and ``max_instances=1``, and a
   misfire grace of hours (an hour for the outbox, four days for the chase and the
   launches, a week for the follow-up), so that a machine that was off runs each missed
@@ -40,6 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
 
 from audit_core.domain.policy import BoardConfig
+from audit_core.domain.schedule import Recurring, recurring_jobs
 
 log = logging.getLogger("auditround.scheduler")
 
@@ -59,36 +57,22 @@ class JobSpec:
     grace_hours: int
 
 
-def _at(time_of_day: str, days: str, zone: ZoneInfo) -> CronTrigger:
-    hour, minute = (int(part) for part in time_of_day.split(":"))
-    return CronTrigger(day_of_week=days, hour=hour, minute=minute, timezone=zone)
+def _trigger(job: Recurring, zone: ZoneInfo) -> BaseTrigger:
+    if job.every_minutes is not None:
+        return IntervalTrigger(minutes=job.every_minutes, start_date=ANCHOR, timezone=dt.UTC)
+    assert job.at is not None
+    hour, minute = (int(part) for part in job.at.split(":"))
+    return CronTrigger(day_of_week=job.days, hour=hour, minute=minute, timezone=zone)
 
 
 def job_specs(config: BoardConfig) -> list[JobSpec]:
-    """Every job of the embedded scheduler, with its trigger in the board's zone."""
-    zone, cadence = ZoneInfo(config.board.timezone), config.cadence
+    """Every job of the embedded scheduler (``domain.schedule``), with its trigger."""
+    zone = ZoneInfo(config.board.timezone)
     return [
         JobSpec(
-            "dispatch-outbox",
-            f"{JOBS}:dispatch_outbox",
-            IntervalTrigger(minutes=1, start_date=ANCHOR, timezone=dt.UTC),
-            1,
-        ),
-        JobSpec(
-            "launch-rounds",
-            f"{JOBS}:launch_rounds",
-            IntervalTrigger(minutes=15, start_date=ANCHOR, timezone=dt.UTC),
-            96,
-        ),
-        JobSpec(
-            "chase-returns", f"{JOBS}:chase_returns", _at(cadence.chase_time, "mon-fri", zone), 96
-        ),
-        JobSpec(
-            "follow-up-actions",
-            f"{JOBS}:follow_up_actions",
-            _at(cadence.chase_time, "mon", zone),
-            168,
-        ),
+            job.job, f"{JOBS}:{job.job.replace('-', '_')}", _trigger(job, zone), job.grace_hours
+        )
+        for job in recurring_jobs(config)
     ]
 
 

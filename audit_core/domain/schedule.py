@@ -1,0 +1,41 @@
+"""When each recurring job runs: one list, for the embedded scheduler and for Prefect.
+
+Times of day are in the board's zone (``board.timezone``); repeats through the day
+count real time. The same list gives APScheduler's triggers
+(:mod:`audit_core.scheduler.service`) and the Prefect deployments' schedules
+(:mod:`flows.deployments`), so the two modes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audit_core.domain.policy import BoardConfig
+
+
+@dataclass(frozen=True)
+class Recurring:
+    job: str  # dispatch-outbox, launch-rounds, chase-returns, follow-up-actions
+    every_minutes: int | None = None  # a repeat through the day, in real time
+    at: str | None = None  # or a time of day, "08:00"
+    days: str = "mon-fri"  # the days a time of day applies to (cron's day-of-week)
+    grace_hours: int = 1  # how late a missed run may still start
+
+    def cron(self) -> str:
+        """The time of day as a cron expression (for Prefect's ``Cron``)."""
+        assert self.at is not None
+        hour, minute = (int(part) for part in self.at.split(":"))
+        return f"{minute} {hour} * * {self.days}"
+
+
+def recurring_jobs(config: BoardConfig) -> list[Recurring]:
+    """Every recurring job: the outbox every minute, launches every quarter of an hour (a
+    round launches at its day's ``launch_time``), the chase at ``chase_time`` on weekdays
+    (the sweep does nothing on a bank holiday), the follow-up of actions on Mondays."""
+    chase_time = config.cadence.chase_time
+    return [
+        Recurring("dispatch-outbox", every_minutes=1, grace_hours=1),
+        Recurring("launch-rounds", every_minutes=15, grace_hours=96),
+        Recurring("chase-returns", at=chase_time, days="mon-fri", grace_hours=96),
+        Recurring("follow-up-actions", at=chase_time, days="mon", grace_hours=168),
+    ]
