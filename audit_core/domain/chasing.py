@@ -27,6 +27,7 @@ submitted or declined: the caller asks only for outstanding returns.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,6 +52,7 @@ class Step:
         return self.level > 0
 
 
+@functools.lru_cache(maxsize=512)  # a round's returns share a few deadlines
 def chase_steps(due_on: dt.date, cadence: Cadence) -> tuple[Step, ...]:
     """Every step of the chase of a return due on ``due_on``, in the order they fall."""
     steps = [
