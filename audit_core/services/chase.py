@@ -40,7 +40,7 @@ from audit_core.domain.models import (
 )
 from audit_core.domain.workdays import local_date, why_not_working
 from audit_core.services import chase_digest, emails, outbox
-from audit_core.services.queries import area_names, messages_by_key
+from audit_core.services.queries import area_names, bounced_addresses, messages_by_key
 from audit_core.services.unit_of_work import UnitOfWork
 
 
@@ -72,6 +72,7 @@ class ChaseReport:
     reminders: list[Chased] = field(default_factory=list)
     escalations: list[Chased] = field(default_factory=list)
     waiting: list[Chased] = field(default_factory=list)  # grouped email sent already today
+    bounced: list[Chased] = field(default_factory=list)  # not sent: the address bounced
     messages: list[int] = field(default_factory=list)  # outbox ids queued
     looked_at: int = 0
     digest_sent: bool = False  # the business unit's digest of the day was queued
@@ -84,6 +85,7 @@ class ChaseReport:
             "reminders": [c.to_json() for c in self.reminders],
             "escalations": [c.to_json() for c in self.escalations],
             "waiting": [c.to_json() for c in self.waiting],
+            "bounced": [c.to_json() for c in self.bounced],
             "messages": self.messages,
             "digest_sent": self.digest_sent,
         }
@@ -112,13 +114,19 @@ def sweep(uow: UnitOfWork, *, dry_run: bool = False) -> ChaseReport:
                 )
             continue
         due.append((assignment, step, _chased(uow, assignment, step, names)))
+    bounced = bounced_addresses(uow.session)
+    held = [d for d in due if d[2].to_email.lower() in bounced]
+    due = [d for d in due if d[2].to_email.lower() not in bounced]
+    report.bounced = [c for _, _, c in held]
     if dry_run:
         _sort_into(report, [c for _, _, c in due])
         return report
+    _hold_for_bounces(uow, held, bounced, report, taken)
     _send_reminders(uow, [d for d in due if not d[1].is_escalation], report, taken)
     _send_escalations(uow, [d for d in due if d[1].is_escalation], report, taken)
     sent = {"reminders": len(report.reminders), "escalations": len(report.escalations)}
-    digest = chase_digest.send_digest(uow, chase_digest.gather(uow, **sent))
+    not_sent = [dict(c.__dict__) for c in report.bounced]
+    digest = chase_digest.send_digest(uow, chase_digest.gather(uow, **sent, bounced=not_sent))
     if digest is not None and digest.created:
         report.messages.append(digest.id)
         report.digest_sent = True
@@ -260,12 +268,35 @@ def _send_escalations(
             report.escalations.append(chased)
 
 
+def _hold_for_bounces(
+    uow: UnitOfWork,
+    held: list[tuple[Assignment, Step, Chased]],
+    bounced: dict[str, tuple[int, str]],
+    report: ChaseReport,
+    taken: dict[int, set[str]],
+) -> None:
+    """Send nothing to an address the mail server refused for good: the step counts as
+    taken, and the business unit is told once about the address, the first time the chase
+    meets it after the refusal (``bounced:<address>:<refused message>``)."""
+    by_address: dict[str, list[Chased]] = defaultdict(list)
+    for assignment, step, chased in held:
+        by_address[chased.to_email.lower()].append(chased)
+        _taken(uow, assignment, step, chased, None, taken)
+    for address, rows in by_address.items():
+        refused_in, answer = bounced[address]
+        letter = emails.bounced(uow.config, [dict(r.__dict__) for r in rows], answer)
+        key = f"bounced:{address}:{refused_in}"  # once for each time the address bounced
+        message = outbox.queue(uow, outbox.Draft(key, "bounced", letter))
+        if message.created:
+            report.messages.append(message.id)
+
+
 def _taken(
     uow: UnitOfWork,
     assignment: Assignment,
     step: Step,
     chased: Chased,
-    message_id: int,
+    message_id: int | None,
     taken: dict[int, set[str]],
 ) -> None:
     """Keep the step taken, with its audit event, and move the next chase day on."""
@@ -291,5 +322,5 @@ def _taken(
         "assignment",
         assignment.id,
         round_id=chased.round_id,
-        details={"step": step.name, "to": step.to, "message": message_id},
+        details={"step": step.name, "to": step.to, "message": message_id, "sent": bool(message_id)},
     )

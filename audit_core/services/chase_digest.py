@@ -2,7 +2,8 @@
 
 It lists the late returns (by agency, with who holds each and how late it is, and
 the auditors holding more than one), the declined audits waiting to be reassigned,
-the slots nobody has been found for, and what today's sweep sent. It is sent only
+the slots nobody has been found for, the chase steps held because their address
+refuses mail, and what today's sweep sent. It is sent only
 on a day with news (a step sent, a return late since today, a decline since the
 last digest), so the same open items are not listed every day; and at most once a
 day (``digest:<date>``).
@@ -39,13 +40,14 @@ class Digest:
     late: list[dict[str, Any]]
     declined: list[dict[str, Any]]
     unfilled: list[dict[str, Any]]
+    bounced: list[dict[str, Any]]  # chase steps not sent today: their address bounced
     sent_today: dict[str, int]  # reminders, escalations
     changed: bool  # something new since the last digest: a step sent, a return late, a decline
 
     @property
     def worth_sending(self) -> bool:
         """Only a day with news: the same open items are not listed again every day."""
-        return self.changed and bool(self.late or self.declined or self.unfilled)
+        return self.changed and bool(self.late or self.declined or self.unfilled or self.bounced)
 
 
 def _open_assignments(uow: UnitOfWork, statuses: tuple[str, ...]) -> list[Assignment]:
@@ -77,7 +79,9 @@ def _row(assignment: Assignment, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def gather(uow: UnitOfWork, *, reminders: int, escalations: int) -> Digest:
+def gather(
+    uow: UnitOfWork, *, reminders: int, escalations: int, bounced: list[dict[str, Any]]
+) -> Digest:
     """What the digest of today would say."""
     names = area_names(uow.session)
     late = []
@@ -94,12 +98,12 @@ def gather(uow: UnitOfWork, *, reminders: int, escalations: int) -> Digest:
     late.sort(key=lambda r: (r["agency_name"], -r["days_late"], r["case_ref"]))
     since = _last_digest_at(uow)
     changed = (
-        reminders + escalations > 0
+        reminders + escalations + len(bounced) > 0
         or any(r["days_late"] == 1 for r in late)  # late since today
         or any(since is None or (r["declined_at"] or since) > since for r in declined)
     )
     sent = {"reminders": reminders, "escalations": escalations}
-    return Digest(late, declined, unfilled, sent, changed)
+    return Digest(late, declined, unfilled, bounced, sent, changed)
 
 
 def _last_digest_at(uow: UnitOfWork) -> dt.datetime | None:
@@ -120,6 +124,7 @@ def send_digest(uow: UnitOfWork, digest: Digest) -> outbox.Queued | None:
         several_late=sorted((n, c) for n, c in holders.items() if c > 1),
         declined=digest.declined,
         unfilled=digest.unfilled,
+        bounced=digest.bounced,
         sent_today=digest.sent_today,
     )
     return outbox.queue(uow, outbox.Draft(f"digest:{uow.today}", DIGEST_KIND, letter))

@@ -327,9 +327,10 @@ def digest(
     several_late: list[tuple[str, int]],
     declined: list[dict[str, Any]],
     unfilled: list[dict[str, Any]],
+    bounced: list[dict[str, Any]],
     sent_today: dict[str, int],
 ) -> Letter:
-    """The business unit's digest of the day: what is late, declined or unfilled."""
+    """The business unit's digest of the day: what is late, declined, unfilled or held."""
     return Letter(
         template="digest",
         context={
@@ -340,7 +341,26 @@ def digest(
             "several_late": several_late,
             "declined": declined,
             "unfilled": unfilled,
+            "bounced": bounced,
             "sent_today": sent_today,
+        },
+        to=[_unit_address(config)],
+    )
+
+
+def bounced(config: BoardConfig, rows: list[dict[str, Any]], answer: str) -> Letter:
+    """The business unit is told, once, that an address refuses mail for good: the chase
+    sends it nothing more, and these steps of the chase were not sent."""
+    first = rows[0]
+    return Letter(
+        template="bounced",
+        context={
+            "board_name": config.board.name,
+            "business_unit": business_unit(config),
+            "to_name": first["to_name"],
+            "to_email": first["to_email"],
+            "answer": answer,
+            "rows": rows,
         },
         to=[_unit_address(config)],
     )

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -25,6 +25,7 @@ from audit_core.domain.models import (
     CaseFile,
     CaseInvolvement,
     OutboxMessage,
+    OutboxStatus,
     Person,
     RoundCase,
     RoundStatus,
@@ -286,3 +287,24 @@ def shown_states(session: Session, assignments: Iterable[Assignment]) -> dict[in
     assignments = list(assignments)
     messages = task_message_states(session, assignments)
     return {a.id: delivery_state(a.status, messages.get(a.id)) for a in assignments}
+
+
+def bounced_addresses(session: Session) -> dict[str, tuple[int, str]]:
+    """Each address the mail server refused for good (a 5xx answer, on a message that failed
+    or was sent to its other recipients), lower-cased: the latest refused message's id and
+    the server's answer. Sending that message again (``outbox retry``) and having it
+    accepted clears it."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.refused_recipients)
+        .where(
+            OutboxMessage.status.in_((OutboxStatus.FAILED, OutboxStatus.SENT)),
+            cast(OutboxMessage.refused_recipients, Text) != "{}",
+        )
+        .order_by(OutboxMessage.id)
+    )
+    bounced: dict[str, tuple[int, str]] = {}
+    for message_id, refused in rows:
+        for address, answer in (refused or {}).items():
+            if str(answer).strip().startswith("5"):
+                bounced[address.lower()] = (message_id, str(answer))
+    return bounced

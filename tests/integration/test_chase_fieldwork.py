@@ -19,11 +19,12 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
-from support import LONDON
-from support.rounds import delivered_round
+from support import LONDON, MAIL_FROM, PUBLIC_URL
+from support.rounds import delivered_round, launched_round, planned_round
+from support.scripted_smtp import ScriptedHandler
 
 from audit_core.adapters.settings import SmtpSettings
-from audit_core.adapters.smtp_sink import Sink
+from audit_core.adapters.smtp_sink import Sink, SinkHandler
 from audit_core.bootstrap import App
 from audit_core.domain.models import Assignment, ChaseRecord, RoundCase
 from audit_core.domain.policy import BoardConfig
@@ -239,3 +240,37 @@ def test_the_business_unit_gets_a_digest_only_on_days_with_news(
         ("2026-04-10", "8"),
         ("2026-04-13", "8"),
     ]
+
+
+def test_an_address_that_bounced_gets_nothing_more_and_the_business_unit_is_told_once(
+    uow: UnitOfWork,
+    make_app: Callable[..., App],
+    start_sink: Callable[[SinkHandler], Sink],
+    config: BoardConfig,
+) -> None:
+    oliver = "oliver.pemberton@example.org"
+    sink = start_sink(ScriptedHandler(refuse={oliver: "550 5.1.1 mailbox unavailable"}))
+    settings = sink.settings(mail_from=MAIL_FROM, public_url=PUBLIC_URL)
+    planned_round(uow)
+    launched_round(uow)
+    make_app(settings).dispatch()  # Oliver's task is refused for good
+
+    for day in (dt.date(2026, 3, 23), dt.date(2026, 3, 30), dt.date(2026, 3, 31)):
+        sink.clear()
+        make_app(settings, at=at(day, 8)).change_then_send(sweep)
+        assert not [m for m in sink.messages if oliver in m.rcpt_tos], day
+        told = [m.parsed() for m in sink.messages if "refuses mail" in m.parsed()["Subject"]]
+        if day == dt.date(2026, 3, 23):
+            [notice] = told
+            text = notice.get_body(("plain",)).get_content()
+            assert "550 5.1.1 mailbox unavailable" in text and "CT-00042" in text
+            assert notice["To"].endswith(f"<{config.board.business_unit.email}>")
+        else:
+            assert told == []  # once
+    with uow.session as session:
+        held = session.scalars(
+            select(ChaseRecord.step).where(
+                ChaseRecord.recipient == oliver, ChaseRecord.outbox_message_id.is_(None)
+            )
+        )
+        assert sorted(held) == ["overdue", "reminder-0", "reminder-5"]
