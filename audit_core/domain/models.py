@@ -25,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -442,6 +443,18 @@ class ChaseRecord(Base):
     taken_on: Mapped[dt.date] = mapped_column(Date)
     taken_at: Mapped[dt.datetime]
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
+
+
+class ScheduledJob(Base):
+    """The embedded scheduler's job store (APScheduler's ``SQLAlchemyJobStore`` reads and
+    writes it; its layout is APScheduler's). Made by the migrations, like every table, so
+    that the application's database role needs no right to create tables."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditReturn(Base):

@@ -50,3 +50,29 @@ def test_the_launch_flow_launches_a_round_at_its_launch_time_and_not_before(
     audit_round = session.get(AuditRound, "2026-H1")
     assert audit_round is not None and audit_round.status == RoundStatus.OPEN
     assert smtp_env.count == 8  # five tasks, two nomination requests, the summary
+
+
+def test_the_deployments_register_with_a_process_work_pool_from_the_project_folder(
+    prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from support import CONFIG_DIR
+
+    from flows.deployments import PROJECT, deploy_all
+
+    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="auditround-test", type="process"))
+    ids = deploy_all("auditround-test")
+    with get_client(sync_client=True) as client:
+        made = {d.name: d for d in (client.read_deployment(i) for i in ids)}
+        schedules = {name: client.read_deployment_schedules(d.id) for name, d in made.items()}
+    jobs = ["chase-returns", "dispatch-outbox", "follow-up-actions", "launch-rounds"]
+    assert sorted(made) == jobs
+    assert {d.work_pool_name for d in made.values()} == {"auditround-test"}
+    chase = schedules["chase-returns"][0].schedule
+    assert (chase.cron, chase.timezone) == ("0 8 * * mon-fri", "Europe/London")
+    # a process worker runs each flow in a temporary folder: it first changes into the project
+    steps = made["chase-returns"].pull_steps or []
+    assert any(str(PROJECT) in str(step) for step in steps), steps

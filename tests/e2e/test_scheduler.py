@@ -16,7 +16,7 @@ import apscheduler.executors.base
 import apscheduler.schedulers.base
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from support import LONDON
 from support.rounds import planned_round
@@ -28,13 +28,6 @@ from audit_core.scheduler import service
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
-
-
-@pytest.fixture(autouse=True)
-def _no_stored_jobs(engine: Engine) -> None:
-    """Each test starts without a schedule (on PostgreSQL the test database is reused)."""
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
 
 
 class Clock:

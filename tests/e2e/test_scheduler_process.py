@@ -10,20 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
 
 from audit_core.adapters.scheduler_lock import SchedulerRunning
 from audit_core.adapters.smtp_sink import Sink
 from audit_core.bootstrap import App
 
 pytestmark = pytest.mark.database
-
-
-@pytest.fixture(autouse=True)
-def _no_stored_jobs(engine: Engine) -> None:
-    """Each test starts without a schedule (on PostgreSQL the test database is reused)."""
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
 
 
 AUDITROUND = Path(sys.executable).parent / "auditround"

@@ -7,7 +7,8 @@ an escalation) is kept once per task and deadline in ``chase_step``, with the
 address it went to and its outbox message. Each assignment gets ``chase_on``, the
 next day a step may be due, indexed so that the daily sweep reads only what is
 due. Tasks already out get a date two weeks before their deadline (earlier than
-any reminder), which the first sweep replaces with the exact one.
+any reminder), which the first sweep replaces with the exact one. The embedded
+scheduler's job store (``apscheduler_jobs``, APScheduler's layout) is made here too.
 
 Create Date: 2026-12-02 01:00:00
 """
@@ -53,6 +54,16 @@ def upgrade() -> None:
             "assignment_id", "task_number", "due_on", "step", name="uq_chase_step_once"
         ),
     )
+    op.create_table(  # the embedded scheduler's job store, in APScheduler's layout
+        "apscheduler_jobs",
+        sa.Column("id", sa.String(length=191), nullable=False),
+        sa.Column("next_run_time", sa.Float(precision=25), nullable=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_apscheduler_jobs")),
+    )
+    op.create_index(
+        op.f("ix_apscheduler_jobs_next_run_time"), "apscheduler_jobs", ["next_run_time"]
+    )
     # Date arithmetic is written differently on each engine.
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
@@ -64,6 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_apscheduler_jobs_next_run_time"), table_name="apscheduler_jobs")
+    op.drop_table("apscheduler_jobs")
     op.drop_table("chase_step")
     with op.batch_alter_table("assignment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assignment_chase_on"))
