@@ -264,13 +264,7 @@ def _new_case(row: RegisterRow, now: dt.datetime) -> dict[str, Any]:
     return {
         "area_id": row.area_id,
         "reference": row.reference,
-        "category": row.category,
-        "age_band": row.age_band,
-        "flags": list(row.flags),
-        "opened_on": row.opened_on,
-        "last_activity_on": row.last_activity_on,
-        "closed_on": row.closed_on,
-        "last_audited_on": row.last_audited_on,
+        **_fields(row),
         "created_at": now,
         "updated_at": now,
     }
