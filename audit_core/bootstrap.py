@@ -296,17 +296,20 @@ class App:
             result = change(uow)
         return result, self.dispatch()
 
-    def chase(self, *, dry_run: bool = False) -> tuple[ChaseReport, DispatchResult | None]:
-        """Take the chase steps due now and send them; or, in a dry run, only say what they
-        are (nothing is written, nothing sent)."""
+    def chase(self) -> tuple[ChaseReport, DispatchResult]:
+        """Take the chase steps due now, then send what is due."""
         from audit_core.services.chase import sweep
 
-        if not dry_run:
-            return self.change_then_send(sweep)
+        return self.change_then_send(sweep)
+
+    def chase_preview(self) -> ChaseReport:
+        """What the chase would take now: nothing is written, nothing sent."""
+        from audit_core.services.chase import sweep
+
         with self.unit_of_work() as uow:
             report = sweep(uow, dry_run=True)
             uow.session.rollback()  # a look only
-        return report, None
+        return report
 
     def launch_due_rounds(self) -> list[tuple[str, LaunchResult, DispatchResult]]:
         """Launch each round whose launch moment has come, and finish each launch whose

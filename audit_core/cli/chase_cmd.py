@@ -31,7 +31,7 @@ def chase(
     was refused for good, 4 if the mail server could not be reached."""
     from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
 
-    report, sent = STATE.app.chase(dry_run=dry_run)
+    report, sent = (STATE.app.chase_preview(), None) if dry_run else STATE.app.chase()
     if as_json:
         dispatch = dataclasses.asdict(sent) if sent else None
         print_json({"chase": report.to_json(), "dispatch": dispatch})

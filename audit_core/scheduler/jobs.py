@@ -38,10 +38,9 @@ def _chase(app: App) -> str:
     report, sent = app.chase()
     if report.not_working:
         return f"{report.today} is {report.not_working}: nobody chased"
-    delivered = f"; sent {sent.sent}, failed {sent.failed}" if sent else ""
     return (
         f"{len(report.reminders)} reminder(s), {len(report.escalations)} escalated "
-        f"return(s){delivered}"
+        f"return(s); sent {sent.sent}, failed {sent.failed}"
     )
 
 

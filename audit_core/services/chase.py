@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -61,8 +61,12 @@ class Chased:
     to_email: str
     days_late: int
 
+    def row(self) -> dict[str, Any]:
+        """Its fields as a template's row."""
+        return asdict(self)
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "due_on": self.due_on.isoformat()}
+        return {**self.row(), "due_on": self.due_on.isoformat()}
 
 
 @dataclass
@@ -102,18 +106,7 @@ def sweep(uow: UnitOfWork, *, dry_run: bool = False) -> ChaseReport:
     report.looked_at = len(candidates)
     taken = _steps_taken(uow, candidates)
     names = area_names(uow.session)
-    due: list[tuple[Assignment, Step, Chased]] = []
-    cadence = uow.config.cadence
-    for assignment in candidates:
-        done, issued_on = taken.get(assignment.id, set()), _issued_on(uow, assignment)
-        step = due_step(assignment.due_on, cadence, uow.today, done, issued_on)
-        if step is None:
-            if not dry_run:  # nothing today: look again on the day something falls due
-                assignment.chase_on = next_chase_on(
-                    assignment.due_on, cadence, uow.today, done, issued_on
-                )
-            continue
-        due.append((assignment, step, _chased(uow, assignment, step, names)))
+    due = _due_steps(uow, candidates, taken, names, move_on=not dry_run)
     bounced = bounced_addresses(uow.session)
     held = [d for d in due if d[2].to_email.lower() in bounced]
     due = [d for d in due if d[2].to_email.lower() not in bounced]
@@ -122,15 +115,38 @@ def sweep(uow: UnitOfWork, *, dry_run: bool = False) -> ChaseReport:
         _sort_into(report, [c for _, _, c in due])
         return report
     _hold_for_bounces(uow, held, bounced, report, taken)
-    _send_reminders(uow, [d for d in due if not d[1].is_escalation], report, taken)
+    _send_reminders(uow, [d for d in due if not d[1].is_escalation], report, taken, names)
     _send_escalations(uow, [d for d in due if d[1].is_escalation], report, taken)
     sent = {"reminders": len(report.reminders), "escalations": len(report.escalations)}
-    not_sent = [dict(c.__dict__) for c in report.bounced]
+    not_sent = [c.row() for c in report.bounced]
     digest = chase_digest.send_digest(uow, chase_digest.gather(uow, **sent, bounced=not_sent))
     if digest is not None and digest.created:
         report.messages.append(digest.id)
         report.digest_sent = True
     return report
+
+
+def _due_steps(
+    uow: UnitOfWork,
+    candidates: list[Assignment],
+    taken: dict[int, set[str]],
+    names: dict[str, str],
+    *,
+    move_on: bool,
+) -> list[tuple[Assignment, Step, Chased]]:
+    """The step due today for each candidate; one with none has its next chase day moved
+    on (``move_on``: not in a dry run) to the day something falls due."""
+    due, cadence = [], uow.config.cadence
+    for assignment in candidates:
+        done, issued_on = taken.get(assignment.id, set()), _issued_on(uow, assignment)
+        step = due_step(assignment.due_on, cadence, uow.today, done, issued_on)
+        if step is not None:
+            due.append((assignment, step, _chased(uow, assignment, step, names)))
+        elif move_on:
+            assignment.chase_on = next_chase_on(
+                assignment.due_on, cadence, uow.today, done, issued_on
+            )
+    return due
 
 
 def _due_assignments(uow: UnitOfWork) -> list[Assignment]:
@@ -219,8 +235,9 @@ def _send_reminders(
     due: list[tuple[Assignment, Step, Chased]],
     report: ChaseReport,
     taken: dict[int, set[str]],
+    names: dict[str, str],
 ) -> None:
-    drafts, names = [], area_names(uow.session)
+    drafts = []
     rounds: dict[str, dict[str, Any]] = {}
     for assignment, step, chased in due:
         audit_round = assignment.round_case.round
@@ -257,7 +274,7 @@ def _send_escalations(
             continue
         chased_all = [c for _, _, c in items]
         level = max(step.level for _, step, _ in items)
-        rows = [dict(c.__dict__) for c in chased_all]
+        rows = [c.row() for c in chased_all]
         letter = emails.escalation(uow.config, rows, today=uow.today, level=level)
         round_ids = {c.round_id for c in chased_all}
         round_id = round_ids.pop() if len(round_ids) == 1 else None
@@ -284,7 +301,7 @@ def _hold_for_bounces(
         _taken(uow, assignment, step, chased, None, taken)
     for address, rows in by_address.items():
         refused_in, answer = bounced[address]
-        letter = emails.bounced(uow.config, [dict(r.__dict__) for r in rows], answer)
+        letter = emails.bounced(uow.config, [r.row() for r in rows], answer)
         key = f"bounced:{address}:{refused_in}"  # once for each time the address bounced
         message = outbox.queue(uow, outbox.Draft(key, "bounced", letter))
         if message.created:
