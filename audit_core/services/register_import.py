@@ -12,8 +12,10 @@
    cases, update the changed ones (replacing their involvements) and leave
    the rest, with bulk statements; cases missing from the file are kept. The
    checked register is consumed on the way: each chunk is freed once written.
-4. Write an audit event for each added or updated case and one
-   ``register_imported`` event with the file's name, SHA-256 and the counts.
+4. Record, per chunk, one audit event naming the cases it added (``cases_added``)
+   and one naming those it updated with the fields that changed
+   (``cases_updated``), then one ``register_imported`` event with the file's name,
+   SHA-256 and the counts.
 """
 
 from __future__ import annotations
@@ -193,24 +195,16 @@ def _record(
     created: Sequence[tuple[int, RegisterRow]],
     updated: Sequence[tuple[int, RegisterRow, list[str]]],
 ) -> None:
-    """An audit event for each case added, and for each updated (with what changed)."""
-    uow.record_many(
-        "created",
-        "case_file",
-        [
-            (case_id, {"area": r.area_id, "reference": r.reference, "source": file})
-            for case_id, r in created
-        ],
-    )
-    uow.record_many(
-        "updated",
-        "case_file",
-        [
-            (case_id, {"area": r.area_id, "reference": r.reference, "fields": changed,
-                       "source": file})
-            for case_id, r, changed in updated
-        ],
-    )  # fmt: skip
+    """One audit event for the cases a chunk added, and one for those it updated (with what
+    changed in each): a large register leaves a few hundred events, not one per case."""
+    if created:
+        cases = [{"id": case_id, "area": r.area_id, "reference": r.reference}
+                 for case_id, r in created]  # fmt: skip
+        uow.record("cases_added", "case_register", file, details={"cases": cases})
+    if updated:
+        cases = [{"id": case_id, "area": r.area_id, "reference": r.reference, "fields": changed}
+                 for case_id, r, changed in updated]  # fmt: skip
+        uow.record("cases_updated", "case_register", file, details={"cases": cases})
 
 
 Stored = tuple[int, dict[str, Any], dict[str, tuple[str, ...]]]  # id, values, involvements

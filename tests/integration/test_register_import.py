@@ -24,6 +24,7 @@ from audit_core.domain.errors import ImportRejected
 from audit_core.domain.models import Agency, AuditEvent, CaseFile, CaseInvolvement
 from audit_core.domain.policy import BoardConfig
 from audit_core.domain.register import RegisterRow
+from audit_core.services import register_import
 from audit_core.services.register_import import ImportResult, import_register
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -527,7 +528,7 @@ def test_a_reimport_reports_added_updated_unchanged_and_not_in_file(
 
 
 @pytest.mark.database
-def test_every_added_or_updated_case_and_the_import_itself_leave_an_audit_event(
+def test_the_trail_names_every_case_added_or_updated_and_the_import_itself(
     tmp_path: Path, engine: Engine, config: BoardConfig, now: dt.datetime
 ) -> None:
     path = write(tmp_path, HEADER, HK_1, HK_2)
@@ -537,22 +538,22 @@ def test_every_added_or_updated_case_and_the_import_itself_leave_an_audit_event(
     with committed(engine, config, now, "bob") as uow:
         import_file(uow, path)
     with db.transaction(engine) as session:
-        events = trail(session, object_type="case_file")
-        ids = {c.reference: str(c.id) for c in session.scalars(select(CaseFile))}
+        ids = {c.reference: c.id for c in session.scalars(select(CaseFile))}
+        events = trail(session, object_type="case_register")
         assert [(e.actor, e.action, e.object_id) for e in events] == [
-            ("alice", "created", ids["HK-1"]),
-            ("alice", "created", ids["HK-2"]),
-            ("bob", "updated", ids["HK-1"]),
+            ("alice", "cases_added", "register.csv"),
+            ("alice", "register_imported", "register.csv"),
+            ("bob", "cases_updated", "register.csv"),
+            ("bob", "register_imported", "register.csv"),
         ]
-        assert events[2].details == {
-            "area": "hackney",
-            "reference": "HK-1",
-            "fields": ["flags"],
-            "source": "register.csv",
-        }
-        imports = trail(session, object_type="case_register")
-        assert [e.action for e in imports] == ["register_imported", "register_imported"]
-        assert imports[1].details == {
+        assert events[0].details == {"cases": [
+            {"id": ids["HK-1"], "area": "hackney", "reference": "HK-1"},
+            {"id": ids["HK-2"], "area": "hackney", "reference": "HK-2"},
+        ]}  # fmt: skip
+        assert events[2].details == {"cases": [
+            {"id": ids["HK-1"], "area": "hackney", "reference": "HK-1", "fields": ["flags"]},
+        ]}  # fmt: skip
+        assert events[3].details == {
             "file": "register.csv",
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "rows": 2,
@@ -562,6 +563,20 @@ def test_every_added_or_updated_case_and_the_import_itself_leave_an_audit_event(
             "not_in_file": 0,
         }
         assert all(e.at == now for e in events)
+
+
+@pytest.mark.database
+def test_a_large_import_names_each_case_once_in_one_event_per_chunk(
+    tmp_path: Path, uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(register_import, "CHUNK", 2)
+    rows = [HK_1.replace("HK-1", f"HK-{n}") for n in range(1, 6)]
+    import_file(uow, write(tmp_path, HEADER, *rows))
+    added = [e for e in trail(uow.session, object_type="case_register")
+             if e.action == "cases_added"]  # fmt: skip
+    assert [len(e.details["cases"]) for e in added] == [2, 2, 1]
+    named = [case["reference"] for e in added for case in e.details["cases"]]
+    assert named == [f"HK-{n}" for n in range(1, 6)]
 
 
 @pytest.mark.database
