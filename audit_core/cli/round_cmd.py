@@ -397,3 +397,28 @@ def cancel(
         if not as_json:
             print_dispatch(sent, as_json=False)
         exit_if_undelivered(sent)
+
+
+@app.command("lock")
+def lock(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Close the round's returns: it moves to moderation, and the forms become read-only.
+
+    A return can still be reopened for its auditor from the dashboard."""
+    from audit_core.services.round_lock import start_moderation
+
+    with STATE.app.unit_of_work() as uow:
+        result = start_moderation(uow, round_id)
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    if not result.moved:
+        console.print(f"Round [bold]{round_id}[/] is in moderation already; nothing changed.")
+        return
+    console.print(
+        f"Round [bold]{round_id}[/] is in moderation: "
+        f"{plural(result.submitted, 'return')} in, {result.not_received} not received. "
+        "The forms are read-only now."
+    )

@@ -111,9 +111,12 @@ ASSIGNMENT_STEPS: dict[str, frozenset[str]] = {
     _A.UNFILLED: frozenset({_A.ASSIGNED}),
     _A.ASSIGNED: frozenset({_A.ASSIGNED, _A.UNFILLED, _A.ISSUED}),
     # after launch an issued task may pass to another auditor (reassigned, or left unfilled)
-    _A.ISSUED: frozenset({_A.ASSIGNED, _A.UNFILLED, _A.DECLINED, _A.SUBMITTED}),
+    # an issued task may also be issued again: a fresh link sent (the old one retired)
+    _A.ISSUED: frozenset({_A.ASSIGNED, _A.UNFILLED, _A.DECLINED, _A.SUBMITTED, _A.ISSUED}),
     _A.DECLINED: frozenset({_A.ASSIGNED, _A.UNFILLED}),
-    _A.SUBMITTED: frozenset(),
+    # a submitted return reopened by the business unit during moderation: issued again,
+    # with a fresh link, so that its auditor can change it and submit it once more
+    _A.SUBMITTED: frozenset({_A.ISSUED}),
 }
 
 
@@ -306,6 +309,15 @@ class AuditRound(Base):
         self._move_to(RoundStatus.OPEN)
         self.launched_at = now
 
+    def start_moderation(self) -> None:
+        """The returns are closed: the round moves from open to moderation (the deadline
+        lock), and its audit day can be prepared from what came in."""
+        if self.status != RoundStatus.OPEN:
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: only an open round can move to moderation."
+            )
+        self._move_to(RoundStatus.MODERATION)
+
     def cancel(self, reason: str, now: dt.datetime) -> None:
         """Stop a planned or open round, for a reason the audit trail keeps."""
         if self.status not in (RoundStatus.PLANNED, RoundStatus.OPEN):
@@ -370,6 +382,7 @@ class Assignment(Base):
     # The next working day a step of its chase may be due; None once nothing is left to
     # chase. The daily sweep looks only at assignments with this date on or before today.
     chase_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    opened_at: Mapped[dt.datetime | None]  # when its auditor first opened the current link
 
     round_case: Mapped[RoundCase] = relationship(back_populates="assignments")
     auditor: Mapped[Person | None] = relationship()
@@ -402,6 +415,7 @@ class Assignment(Base):
     def retire_link(self, now: dt.datetime) -> None:
         """The secure link stops working at once; the next task issued gets a key of its own."""
         self.token_hash = None
+        self.opened_at = None  # the next link is opened afresh
         if self.issued_at is not None:
             self.task_number = (self.task_number or 0) + 1
         self.updated_at = now
@@ -472,8 +486,13 @@ class AuditReturn(Base):
     strengths: Mapped[list[Any]] = mapped_column(default=list)  # [{theme, text}]
     lessons: Mapped[list[Any]] = mapped_column(default=list)  # [{theme, text}]
     immediate_concern: Mapped[bool] = mapped_column(Boolean, default=False)
+    concern_text: Mapped[str | None] = mapped_column(Text)  # what the concern is
     submitted_at: Mapped[dt.datetime | None]
+    reopened_at: Mapped[dt.datetime | None]  # the business unit let it be changed again
+    reopened_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime]
+
+    assignment: Mapped[Assignment] = relationship()
 
 
 class Finding(Base):
@@ -543,6 +562,44 @@ class ActionUpdate(Base):
     rag: Mapped[str] = mapped_column(String(8))
 
     action: Mapped[Action] = relationship(back_populates="updates")
+
+
+# --- the business unit's sign-in ---------------------------------------------------------
+
+
+class UserRole(enum.StrEnum):
+    COORDINATOR = "coordinator"  # runs the round: reads returns, reassigns, extends, reopens
+    QA = "qa"  # a QA subgroup member: reads progress, changes nothing
+
+
+class PortalUser(Base):
+    """Someone of the business unit or the QA subgroup who signs in to the dashboard."""
+
+    __tablename__ = "portal_user"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the sign-in name
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(_enum(UserRole))
+    password_hash: Mapped[str] = mapped_column(String(255))  # Argon2id, with its parameters
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+    password_changed_at: Mapped[dt.datetime]
+
+
+class PortalSession(Base):
+    """A signed-in session. The cookie holds a random id; only its hash is kept here."""
+
+    __tablename__ = "portal_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("portal_user.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    user: Mapped[PortalUser] = relationship()
 
 
 # --- mail and the audit trail ---------------------------------------------------------

@@ -37,3 +37,8 @@ def matches(token: str, token_hash: str) -> bool:
 def return_link(public_url: str, token: str) -> str:
     """The link an auditor opens to complete their return."""
     return f"{public_url.rstrip('/')}/return/{token}"
+
+
+def dashboard_link(public_url: str, path: str) -> str:
+    """A link to a page of the business unit's dashboard (it asks for sign-in)."""
+    return f"{public_url.rstrip('/')}/dashboard/{path.lstrip('/')}"

@@ -219,6 +219,29 @@ def extended(
     )
 
 
+def reopened(
+    config: BoardConfig,
+    facts: dict[str, Any],
+    *,
+    auditor_name: str,
+    auditor_email: str,
+    link: str,
+) -> Letter:
+    """The auditor is told their submitted return is open again, with a fresh link to it
+    (the business unit reopened it during moderation; see ``services.return_review``)."""
+    return Letter(
+        template="reopened",
+        context={
+            **_case_only(facts),
+            "auditor_name": auditor_name,
+            "link": link,
+            "audit_day_on": facts["audit_day_on"],
+        },
+        to=[(auditor_name, auditor_email)],
+        reply_to=_unit_address(config),
+    )
+
+
 # --- a round cancelled (services.round_cancel) -----------------------------------------------
 
 
@@ -361,6 +384,50 @@ def bounced(config: BoardConfig, rows: list[dict[str, Any]], answer: str) -> Let
             "to_email": first["to_email"],
             "answer": answer,
             "rows": rows,
+        },
+        to=[_unit_address(config)],
+    )
+
+
+# --- the return form (services.returns) ----------------------------------------------------
+
+
+def receipt(
+    config: BoardConfig,
+    facts: dict[str, Any],
+    *,
+    auditor_name: str,
+    auditor_email: str,
+    submitted_at: dt.datetime,
+) -> Letter:
+    """The auditor's receipt for a submitted return: which case, and when it came in."""
+    return Letter(
+        template="receipt",
+        context={
+            **_case_only(facts),
+            "area_name": facts["area_name"],
+            "auditor_name": auditor_name,
+            "submitted_at": submitted_at,
+            "audit_day_on": facts["audit_day_on"],
+        },
+        to=[(auditor_name, auditor_email)],
+        reply_to=_unit_address(config),
+    )
+
+
+def concern(config: BoardConfig, facts: dict[str, Any], *, auditor_name: str, link: str) -> Letter:
+    """The business unit alerted to an immediate safeguarding concern in a return.
+
+    It names the case by reference and links to the return on the dashboard: what the
+    auditor wrote stays behind the sign-in.
+    """
+    return Letter(
+        template="concern",
+        context={
+            **_case_only(facts),
+            "area_name": facts["area_name"],
+            "auditor_name": auditor_name,
+            "link": link,
         },
         to=[_unit_address(config)],
     )
