@@ -14,6 +14,8 @@
 ``AUDITROUND_SMTP_TIMEOUT``     seconds to wait for the server [default: 30]
 ``AUDITROUND_MAIL_FROM``        the sender, e.g. ``CHSCP Case Audits <audits@chscp.org.uk>``
 ``AUDITROUND_PUBLIC_URL``       where the portal lives; every link in an email starts here
+``AUDITROUND_PORTAL_SECRET``    the key that signs the portal's sign-in form [default: a
+                                new random key each time the portal starts]
 ==============================  ==========================================================
 
 ``AUDITROUND_DATABASE_RETRY_SECONDS`` is how long a database locked by another
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     database_retry_seconds: float = Field(default=30.0, gt=0)
     now: str = ""
     actor: str = ""
+    portal_secret: SecretStr = SecretStr("")
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -76,8 +76,10 @@ def _register() -> None:
         db_cmd,
         fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
         outbox_cmd,
+        portal_cmd,
         round_cmd,
         scheduler_cmd,
+        users_cmd,
     )
 
     app.add_typer(config_cmd.app, name="config")
@@ -88,6 +90,8 @@ def _register() -> None:
     app.add_typer(audit_cmd.app, name="audit")
     app.command("chase")(chase_cmd.chase)
     app.command("scheduler")(scheduler_cmd.scheduler)
+    app.add_typer(users_cmd.app, name="users")
+    app.command("portal")(portal_cmd.portal)
 
 
 _register()

@@ -63,3 +63,21 @@ class Mail:
     composer: Composer
     mail_from: str
     public_url: str
+
+
+class Passwords(Protocol):
+    """Password hashing for the dashboard's users (Argon2id in the adapter)."""
+
+    def hash(self, password: str) -> str:
+        """A new salted hash of ``password``, its parameters written into it."""
+        ...
+
+    def verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        """Whether ``password`` matches ``hashed``, and a fresh hash if the parameters have
+        grown stronger since (else None). A hash it cannot read matches nothing."""
+        ...
+
+    def waste(self, password: str) -> None:
+        """Take as long as :meth:`verify` and match nothing: a sign-in under an unknown or
+        disabled name costs the same time as one under a real name."""
+        ...
