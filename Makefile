@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: install demo test test-postgres lint typecheck bench clean
+.PHONY: install browser demo test test-postgres lint typecheck bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,24 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The browser tests drive Debian's chromium (Playwright never downloads a browser of its own)
+# and the PDF checks read with poppler-utils (pdftotext); each is installed once, when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y
+
+browser:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing from Debian:$$missing"; \
+		$(APT_INSTALL) $$missing || { $(SUDO) apt-get update && $(APT_INSTALL) $$missing; }; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest -q
 
 test-postgres: $(STAMP)
@@ -41,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/portal.py
 
 clean:
 	rm -rf out var .pytest_cache .mypy_cache

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from audit_core.domain.trail import TrailCheck
     from audit_core.services.chase import ChaseReport
     from audit_core.services.launch import LaunchResult
-    from audit_core.services.ports import Mail
+    from audit_core.services.ports import Mail, Passwords
     from audit_core.services.register_import import ImportResult
     from audit_core.services.round_cancel import CancelResult
     from audit_core.services.unit_of_work import UnitOfWork
@@ -64,6 +64,9 @@ class App:
         self.settings = settings if settings is not None else Settings()
         self._config, self._engine, self._smtp = config, engine, smtp
         self._installation: str | None = None
+        self._migrated = False
+        self._passwords: Passwords | None = None
+        self._portal_key: bytes | None = None
         if clock is None:
             current_time(self.settings.now)  # a wrong --now is reported before anything runs
         self._clock = clock or (lambda: current_time(self.settings.now))
@@ -99,10 +102,12 @@ class App:
             self._engine = db.make_engine(
                 self.settings.database_url, retry_seconds=self.settings.database_retry_seconds
             )
-        if migrated and not db.is_migrated(self._engine):
-            raise AuditRoundError(
-                "The database has not been set up yet: run 'auditround db upgrade' first."
-            )
+        if migrated and not self._migrated:
+            if not db.is_migrated(self._engine):
+                raise AuditRoundError(
+                    "The database has not been set up yet: run 'auditround db upgrade' first."
+                )
+            self._migrated = True  # checked once: a long-running process asks no more
         return self._engine
 
     def smtp(self) -> SmtpSettings:
@@ -133,6 +138,24 @@ class App:
 
             self._installation = db.installation_id(self.engine())
         return self._installation
+
+    def passwords(self) -> Passwords:
+        """Password hashing for the dashboard's users (Argon2id)."""
+        if self._passwords is None:
+            from audit_core.adapters.passwords import Argon2Passwords
+
+            self._passwords = Argon2Passwords()
+        return self._passwords
+
+    def portal_key(self) -> bytes:
+        """The key that signs the portal's sign-in form: ``AUDITROUND_PORTAL_SECRET``, else a
+        random key kept for this process's life (a form opened before a restart is refused)."""
+        if self._portal_key is None:
+            import secrets
+
+            given = self.settings.portal_secret.get_secret_value()
+            self._portal_key = given.encode() if given else secrets.token_bytes(32)
+        return self._portal_key
 
     @contextmanager
     def unit_of_work(self, *, mail: bool = False, actor: str | None = None) -> Iterator[UnitOfWork]:
@@ -371,3 +394,17 @@ def _added(first: DispatchResult, second: DispatchResult) -> DispatchResult:
         if f.name != "stopped"
     }
     return dataclasses.replace(first, **counts, stopped=second.stopped or first.stopped)
+
+
+def portal_templates() -> Path:
+    """The folder of the portal's templates and static files (``templates/portal``)."""
+    from audit_core.adapters.templates import TEMPLATES
+
+    return TEMPLATES / "portal"
+
+
+def progress_workbook(title: str, rows: list[list[str]]) -> bytes:
+    """A table of text (headings first) as an Excel workbook's bytes: every cell a string."""
+    from audit_core.adapters.progress_export import workbook
+
+    return workbook(title, rows)
