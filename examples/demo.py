@@ -14,8 +14,13 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from audit_core.adapters.smtp_sink import Sink
 
 OUT = Path("out")
 DEMO_NOW = "2026-03-02T09:00"  # planning happens the working day before launch
@@ -47,16 +52,38 @@ def chase_days() -> list[dt.date]:
     return [step.on for step in chase_steps(due_on, cadence)]
 
 
-def rehearse_fieldwork() -> None:
-    """Nobody submits in this rehearsal: each chase day shows what the cadence sends, then
-    a second run the same afternoon shows that nothing goes twice."""
+# What the simulated auditors do before each chase day's 08:00 run, by the day's place
+# among the chase days: early (the first reminder), on the deadline, after the first escalation.
+STAGES = {0: "early", 1: "due", 3: "late"}
+
+
+def rehearse_fieldwork(sink: Sink) -> None:
+    """The auditors answer through the portal (examples/auditors.py) while the chase runs on
+    each of its days; a second run the same afternoon shows that nothing goes twice."""
+    from audit_core.bootstrap import App
+    from examples.auditors import Auditors, Clock, portal
+
     days = chase_days()
-    run(
-        "Fieldwork: what the chase would send on the day of the first escalation",
-        ["--now", f"{days[-2]}T08:00", "chase", "--dry-run"],
-    )
-    for day in days:
-        run(f"Fieldwork, {day:%A %d %B}: the day's chase", ["--now", f"{day}T08:00", "chase"])
+    zone = ZoneInfo("Europe/London")
+    clock = Clock(dt.datetime.combine(days[0], dt.time(7, 30), zone))
+    app = App(clock=clock)
+    with portal(app) as base:
+        auditors = Auditors(app.config(), base, sink)
+        console.print(f"[dim]The portal is serving the auditors' links at {base}.[/]")
+        for index, day in enumerate(days):
+            if index in STAGES:
+                clock.now = dt.datetime.combine(day, dt.time(7, 30), zone)
+                done = auditors.visit(STAGES[index])
+                console.rule(f"[bold]{day:%A %d %B}, before 08:00: the auditors, in the portal")
+                console.print(", ".join(f"{n} {what}" for what, n in sorted(done.items())))
+            if index == len(days) - 2:
+                run(
+                    "Fieldwork: what the chase would send today",
+                    ["--now", f"{day}T08:00", "chase", "--dry-run"],
+                )
+            run(f"Fieldwork, {day:%A %d %B}: the day's chase", ["--now", f"{day}T08:00", "chase"])
+        auditors.close()
+    app.close()
     run(
         "The same day again, in the afternoon: nothing is sent twice",
         ["--now", f"{days[-1]}T16:00", "chase"],
@@ -109,7 +136,11 @@ def main() -> int:
                 ["--now", LAUNCH_NOW, "round", "launch", PERIOD],
             )
             run("The outbox after dispatch", ["--now", LAUNCH_NOW, "outbox", "status"])
-            rehearse_fieldwork()
+            rehearse_fieldwork(sink)
+            run(
+                "After the last escalation: the returns close and the round moves to moderation",
+                ["--now", LAST_CHASE_NOW, "round", "lock", PERIOD],
+            )
             run("Every round at a glance", ["--now", LAST_CHASE_NOW, "round", "list"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")

@@ -1,0 +1,181 @@
+"""Simulated auditors for the rehearsal: they answer their task emails through the portal.
+
+The portal runs for real (uvicorn on a loopback port, in a thread) over the demo's
+database, with a clock the rehearsal moves from day to day. Each auditor finds the
+link in the task email the local mail server received and uses it as a browser
+would: GET the form, POST a draft, POST the submission.
+
+Who does what is fixed, so the rehearsal tells the same story each time:
+
+- the first task is **declined** ("not our agency's case");
+- the second auditor raises an **immediate safeguarding concern** in a draft, then
+  submits;
+- of the rest, about two in three save a draft early and **submit on time**, about
+  one in six **submit late** (after the first escalation), and the others **never
+  submit**, so their agency leads hear of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from audit_core.adapters.smtp_sink import Received, Sink
+from audit_core.bootstrap import App
+from audit_core.domain.policy import BoardConfig
+from audit_core.portal.app import create_app
+
+GOOD_PRACTICE = "Agencies met within a week and agreed who would do what."
+DEVELOPMENT = "The plan did not say how progress would be measured."
+LINK = re.compile(r"https?://\S+?/return/([A-Za-z0-9_-]{43})")
+
+
+@dataclass
+class Clock:
+    """The portal's time: the rehearsal sets it before each round of visits."""
+
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task email as its auditor received it."""
+
+    to: str
+    case_ref: str
+    token: str
+
+
+def tasks_in(messages: list[Received]) -> list[Task]:
+    """The task emails (those with a return link), in the order they arrived."""
+    found: dict[str, Task] = {}
+    for message in messages:
+        parsed = message.parsed()
+        body = parsed.get_body(preferencelist=("plain",))
+        text = str(body.get_content()) if body is not None else ""
+        match = LINK.search(text)
+        case = re.search(r"[A-Z]{2}-\d{5}", str(parsed["Subject"]))
+        if match and case:
+            found[match.group(1)] = Task(message.rcpt_tos[0], case.group(0), match.group(1))
+    return list(found.values())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def portal(app: App) -> Iterator[str]:
+    """The portal on a loopback port for the block's length; yields its base address."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="demo-portal", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the portal did not start")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class Auditors:
+    """The simulated auditors of one round, visiting the portal at ``base``."""
+
+    def __init__(self, config: BoardConfig, base: str, sink: Sink) -> None:
+        self.config, self.base = config, base
+        self.tasks = tasks_in(sink.messages)
+        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+        self.done: dict[str, str] = {}  # token -> what happened
+
+    def role(self, index: int) -> str:
+        if index == 0:
+            return "declines"
+        if index == 1:
+            return "concern"
+        return ("on-time", "on-time", "late", "on-time", "on-time", "never")[index % 6]
+
+    def visit(self, stage: str) -> dict[str, int]:
+        """What each auditor does at this stage: ``early``, ``due`` or ``late``."""
+        counts: dict[str, int] = {}
+        for index, task in enumerate(self.tasks):
+            action = self._act(stage, self.role(index), task)
+            if action:
+                counts[action] = counts.get(action, 0) + 1
+                self.done[task.token] = action
+        return counts
+
+    def _act(self, stage: str, role: str, task: Task) -> str | None:
+        link = f"/return/{task.token}"
+        if stage == "early" and role == "declines":
+            self._ok(self.http.get(link))
+            reason = "This child is not known to our service: the register lists us in error."
+            self._ok(self.http.post(f"{link}/decline", data={"reason": reason}))
+            return "declined"
+        if stage == "early" and role in ("on-time", "concern", "late"):
+            self._ok(self.http.get(link))
+            self._ok(self.http.post(link, data={"intent": "save", **self._answers(half=True,
+                                                concern=role == "concern")}))  # fmt: skip
+            return "draft saved"
+        submit_now = (stage == "due" and role in ("on-time", "concern")) or (
+            stage == "late" and role == "late"
+        )
+        if submit_now:
+            fields = {"intent": "submit", **self._answers(concern=role == "concern")}
+            answer = self.http.post(link, data=fields)
+            if answer.status_code != 303:
+                raise RuntimeError(f"a return for {task.case_ref} was refused: {answer.text[:200]}")
+            return "submitted late" if stage == "late" else "submitted"
+        return None
+
+    def _ok(self, answer: httpx.Response) -> None:
+        if answer.status_code >= 400:
+            raise RuntimeError(f"the portal answered {answer.status_code} to {answer.url}")
+
+    def _answers(self, *, half: bool = False, concern: bool = False) -> dict[str, Any]:
+        tool = self.config.audit_tool
+        grades = [g.id for g in self.config.scale.grades]
+        sections = tool.sections[: len(tool.sections) // 2] if half else tool.sections
+        fields: dict[str, Any] = {}
+        for n, section in enumerate(sections):
+            fields[f"grade-{section.id}"] = grades[(n + 1) % len(grades)]
+            fields[f"good-{section.id}"] = (
+                "Agencies met within a week and agreed who would do what."
+            )
+            fields[f"develop-{section.id}"] = "The plan did not say how progress would be measured."
+        themes = [t.id for t in self.config.themes]
+        fields |= {
+            "strength-1-theme": themes[0],
+            "strength-1-phrase": "timely sharing between agencies",
+            "strength-1-text": "Concerns were shared with the school and the GP the same day.",
+            "lesson-1-theme": themes[2 % len(themes)],
+            "lesson-1-text": "Record what the child says, in their own words.",
+        }
+        if concern:
+            fields["concern"] = "yes"
+            fields["concern_text"] = "A new adult has moved into the home; nobody has checked who."
+        return fields
+
+    def close(self) -> None:
+        self.http.close()
