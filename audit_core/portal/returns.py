@@ -81,14 +81,20 @@ def _form_page(
     return page(request, "return_form.html.j2", context, status_code=422 if problems else 200)
 
 
-@router.get("/return/{token}", response_class=HTMLResponse)
-def show(request: Request, token: str) -> Response:
+def _opened(request: Request, token: str) -> TaskView | Response:
+    """The task the link opens, or the answer for a client over its allowance or a bad link."""
     if _throttled(request):
         return _too_many(request)
     with application(request).unit_of_work() as uow:
         view = returns.open_task(uow, token)
-    if view is None:
-        return _unknown(request)
+    return _unknown(request) if view is None else view
+
+
+@router.get("/return/{token}", response_class=HTMLResponse)
+def show(request: Request, token: str) -> Response:
+    view = _opened(request, token)
+    if isinstance(view, Response):
+        return view
     if view.state == "submitted":
         return page(request, "return_done.html.j2", {"title": "Return submitted", "view": view})
     return _form_page(request, token, view)
@@ -129,12 +135,9 @@ def _take(
 
 @router.get("/return/{token}/decline", response_class=HTMLResponse)
 def decline_form(request: Request, token: str) -> Response:
-    if _throttled(request):
-        return _too_many(request)
-    with application(request).unit_of_work() as uow:
-        view = returns.open_task(uow, token)
-    if view is None:
-        return _unknown(request)
+    view = _opened(request, token)
+    if isinstance(view, Response):
+        return view
     return _decline_page(request, token, view, "", None)
 
 

@@ -172,13 +172,20 @@ def _issue_task(uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment
     return issue_task(uow, audit_round, assignment, facts_of(uow, audit_round, assignment))
 
 
-def _retire_link(uow: UnitOfWork, audit_round: AuditRound, assignment: Assignment) -> bool:
-    """Retire the link at once, and withdraw its task if it has not gone out yet.
+def retire_link(
+    uow: UnitOfWork,
+    audit_round: AuditRound,
+    assignment: Assignment,
+    *,
+    why: str = "the audit changed hands before its task was sent",
+) -> bool:
+    """Retire the link at once, and withdraw its task if it has not gone out yet (``why``
+    goes with the withdrawal).
 
     True if the task had gone out (or is going out): its auditor then holds a link.
     """
     held = assignment.task_key
-    withdrawn = outbox.withdraw(uow, [held], why="the audit changed hands before its task was sent")
+    withdrawn = outbox.withdraw(uow, [held], why=why)
     assignment.retire_link(uow.now)
     uow.record(
         "link_retired",
@@ -240,7 +247,7 @@ def hand_over(
     person = check_eligible(uow, audit_round, assignment, auditor_id)
     released = assignment.auditor if before == _S.ISSUED else None
     released_task = assignment.task_number
-    if before == _S.ISSUED and not _retire_link(uow, audit_round, assignment):
+    if before == _S.ISSUED and not retire_link(uow, audit_round, assignment):
         released = None  # the task never reached them: there is nothing to release them from
     assignment.give_to(auditor_id, uow.now)
     assignment.auditor = person

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from audit_core.domain.errors import InvalidState
 from audit_core.domain.models import Assignment, AssignmentStatus, RoundStatus
 from audit_core.services import outbox
-from audit_core.services.fieldwork import facts_of
+from audit_core.services.fieldwork import facts_of, retire_link
 from audit_core.services.launch import issue_task
 from audit_core.services.return_review import find_audit, return_of
 from audit_core.services.unit_of_work import UnitOfWork
@@ -61,15 +61,7 @@ def resend_link(uow: UnitOfWork, *, round_id: str, assignment_id: int) -> Resent
             f"again: it is {assignment.status}."
         )
     retired = assignment.task_key
-    outbox.withdraw(uow, [retired], why="a new link was sent in its place")
-    assignment.retire_link(uow.now)
-    uow.record(
-        "link_retired",
-        "assignment",
-        assignment.id,
-        round_id=audit_round.id,
-        details={"auditor": assignment.auditor_id, "agency": assignment.agency_id, "task": retired},
-    )
+    retire_link(uow, audit_round, assignment, why="a new link was sent in its place")
     if outbox.find(uow.session, assignment.task_key) is not None:
         raise InvalidState(
             f"A task {assignment.task_key} is in the outbox already; the audit's record does "
