@@ -30,6 +30,7 @@ from audit_core.services.returns import Outcome, TaskView
 router = APIRouter()
 log = logging.getLogger(__name__)
 FAILED_LINKS = "return-token"
+LINK = "portal:link"  # until the link names its auditor (services.returns)
 DISPATCH_NOW = 20  # messages sent at once after a concern is raised
 
 
@@ -85,7 +86,7 @@ def _opened(request: Request, token: str) -> TaskView | Response:
     """The task the link opens, or the answer for a client over its allowance or a bad link."""
     if _throttled(request):
         return _too_many(request)
-    with application(request).unit_of_work() as uow:
+    with application(request).unit_of_work(actor=LINK) as uow:
         view = returns.open_task(uow, token)
     return _unknown(request) if view is None else view
 
@@ -120,7 +121,7 @@ def _take(
     request: Request, token: str, fields: dict[str, str], background: BackgroundTasks
 ) -> Response:
     submitting = fields.get("intent") == "submit"
-    with application(request).unit_of_work(mail=True) as uow:
+    with application(request).unit_of_work(mail=True, actor=LINK) as uow:
         outcome = (returns.submit if submitting else returns.save_draft)(uow, token, fields)
     if outcome is None:
         return _unknown(request)
@@ -167,10 +168,10 @@ async def decline(request: Request, token: str) -> Response:
 def _decline(request: Request, token: str, reason: str) -> Response:
     app = application(request)
     try:
-        with app.unit_of_work(mail=True) as uow:
+        with app.unit_of_work(mail=True, actor=LINK) as uow:
             change = returns.decline_task(uow, token, reason)
     except AuditRoundError as error:
-        with app.unit_of_work() as uow:
+        with app.unit_of_work(actor=LINK) as uow:
             view = returns.open_task(uow, token)
         if view is None:
             return _unknown(request)

@@ -18,6 +18,9 @@ plain 404 and no hint of why.
 - :func:`decline_task`: the auditor declines through
   :func:`audit_core.services.fieldwork.decline`.
 
+Who acts, in the audit trail, is ``link:<auditor id>``: the holder of that auditor's
+link (the portal asks no sign-in of auditors).
+
 The deadline lock: while the round is open the form can be changed; once the round
 has moved on to moderation it is read-only, unless the business unit reopened
 that return (``audit_return.reopened_at``).
@@ -117,6 +120,7 @@ def _find(uow: UnitOfWork, token: str) -> Assignment | None:
         return None
     if assignment.status not in (AssignmentStatus.ISSUED, AssignmentStatus.SUBMITTED):
         return None
+    uow.actor = f"link:{assignment.auditor_id}"  # whoever holds this auditor's link acts
     return assignment
 
 
@@ -217,9 +221,8 @@ def _take(
     if assignment is None:
         return None
     stored = _stored_return(uow, assignment)
-    current = _view(uow, assignment, stored)
-    if not current.editable:
-        return Outcome(current)  # submitted or locked: the page shows it read-only
+    if _state(assignment.round_case.round, assignment, stored) not in ("new", "draft"):
+        return Outcome(_view(uow, assignment, stored))  # submitted or locked: read-only
     tool = uow.config.audit_tool
     form, problems = read_form(tool, *_grades_and_themes(uow), fields)
     if submitting:

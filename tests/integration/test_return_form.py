@@ -113,7 +113,7 @@ def test_the_link_opens_the_task_with_the_case_and_the_tool_and_is_recorded_as_o
     assignment = assignment_of(session, *HK_CSC)
     assert assignment.opened_at is not None
     opened = [e for e in events(session) if e.action == "task_opened"]  # fmt: skip
-    assert [e.object_id for e in opened] == [str(assignment.id)]
+    assert [(e.actor, e.object_id) for e in opened] == [("link:amara-bello", str(assignment.id))]
 
 
 @pytest.mark.database
