@@ -1,5 +1,6 @@
 """Every scheduled flow as a Prefect deployment, with the schedules of the embedded
-scheduler (one list: :mod:`audit_core.domain.schedule`), in the board's zone.
+scheduler (one list: :mod:`audit_core.domain.schedule`), in the board's zone; and the
+flows run by hand (:data:`MANUAL`), as deployments with no schedule.
 
 Two ways to run them on a Prefect server (``PREFECT_API_URL`` set):
 
@@ -30,6 +31,7 @@ from prefect.schedules import Cron, Interval, Schedule
 from audit_core.bootstrap import App
 from audit_core.domain.schedule import Recurring, recurring_jobs
 from flows.chase_returns import chase_returns
+from flows.collate_round import collate_round
 from flows.dispatch_outbox import dispatch_outbox
 from flows.follow_up_actions import follow_up_actions
 from flows.launch_round import launch_due_rounds
@@ -41,6 +43,10 @@ FLOWS: dict[str, tuple[Flow[..., Any], str]] = {  # job -> the flow and its entr
     "chase-returns": (chase_returns, "flows/chase_returns.py:chase_returns"),
     "follow-up-actions": (follow_up_actions, "flows/follow_up_actions.py:follow_up_actions"),
 }
+# Run by hand, with their parameters (the Prefect UI, or ``prefect deployment run``).
+MANUAL: dict[str, tuple[Flow[..., Any], str]] = {
+    "collate-round": (collate_round, "flows/collate_round.py:collate_round"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class Planned:
     name: str
     flow: Flow[..., Any]
     entrypoint: str
-    schedule: Schedule
+    schedule: Schedule | None  # None: run by hand
 
 
 def schedule_of(job: Recurring, timezone: str) -> Schedule:
@@ -61,10 +67,11 @@ def planned() -> list[Planned]:
     """Every deployment, from the configuration in the environment (``AUDITROUND_CONFIG``)."""
     app = App.from_env()
     config = app.config()
-    return [
+    scheduled = [
         Planned(job.job, *FLOWS[job.job], schedule_of(job, config.board.timezone))
         for job in recurring_jobs(config)
     ]
+    return scheduled + [Planned(name, *made, None) for name, made in MANUAL.items()]
 
 
 def deployments() -> list[RunnerDeployment]:

@@ -422,3 +422,24 @@ def lock(
         f"{plural(result.submitted, 'return')} in, {result.not_received} not received. "
         "The forms are read-only now."
     )
+
+
+@app.command("collate")
+def collate(
+    round_id: str = typer.Argument(..., metavar="ROUND", help="The round, e.g. 2026-H1."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Collate the submitted returns for the audit day: grades by section and by agency, each
+    case's grades side by side, strengths and lessons by theme, returns not received, and
+    immediate concerns (their descriptions are for the business unit only).
+
+    Each collation is kept in the audit trail, since it reads every return."""
+    from audit_core.cli.collate_view import print_collation
+    from audit_core.services.collation import collate as collate_round
+
+    with STATE.app.unit_of_work() as uow:
+        collation = collate_round(uow, round_id)
+    if as_json:
+        print_json(collation.to_json())
+        return
+    print_collation(collation)

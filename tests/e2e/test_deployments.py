@@ -25,7 +25,8 @@ def test_each_scheduled_job_is_a_deployment_with_the_same_schedule(
 
     monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
     made = {d.name: d for d in deployments()}
-    assert sorted(made) == sorted(spec.id for spec in job_specs(config))
+    assert sorted(made) == sorted([*(spec.id for spec in job_specs(config)), "collate-round"])
+    assert made["collate-round"].schedules == []  # run by hand, for a round
     chase = made["chase-returns"].schedules[0].schedule
     assert (chase.cron, chase.timezone) == ("0 8 * * mon-fri", "Europe/London")
     follow_up = made["follow-up-actions"].schedules[0].schedule
@@ -68,8 +69,15 @@ def test_the_deployments_register_with_a_process_work_pool_from_the_project_fold
     with get_client(sync_client=True) as client:
         made = {d.name: d for d in (client.read_deployment(i) for i in ids)}
         schedules = {name: client.read_deployment_schedules(d.id) for name, d in made.items()}
-    jobs = ["chase-returns", "dispatch-outbox", "follow-up-actions", "launch-rounds"]
+    jobs = [
+        "chase-returns",
+        "collate-round",
+        "dispatch-outbox",
+        "follow-up-actions",
+        "launch-rounds",
+    ]
     assert sorted(made) == jobs
+    assert schedules["collate-round"] == []
     assert {d.work_pool_name for d in made.values()} == {"auditround-test"}
     chase = schedules["chase-returns"][0].schedule
     assert (chase.cron, chase.timezone) == ("0 8 * * mon-fri", "Europe/London")
