@@ -135,14 +135,14 @@ class Auditors:
             return "declined"
         if stage == "early" and role in ("on-time", "concern", "late"):
             self._ok(self.http.get(link))
-            self._ok(self.http.post(link, data={"intent": "save", **self._answers(half=True,
-                                                concern=role == "concern")}))  # fmt: skip
+            answers = self._answers(task, half=True, concern=role == "concern")
+            self._ok(self.http.post(link, data={"intent": "save", **answers}))
             return "draft saved"
         submit_now = (stage == "due" and role in ("on-time", "concern")) or (
             stage == "late" and role == "late"
         )
         if submit_now:
-            fields = {"intent": "submit", **self._answers(concern=role == "concern")}
+            fields = {"intent": "submit", **self._answers(task, concern=role == "concern")}
             answer = self.http.post(link, data=fields)
             if answer.status_code != 303:
                 raise RuntimeError(f"a return for {task.case_ref} was refused: {answer.text[:200]}")
@@ -153,13 +153,15 @@ class Auditors:
         if answer.status_code >= 400:
             raise RuntimeError(f"the portal answered {answer.status_code} to {answer.url}")
 
-    def _answers(self, *, half: bool = False, concern: bool = False) -> dict[str, Any]:
+    def _answers(self, task: Task, *, half: bool = False, concern: bool = False) -> dict[str, Any]:
+        """A return: grades that differ from auditor to auditor, and the same few findings."""
         tool = self.config.audit_tool
         grades = [g.id for g in self.config.scale.grades]
         sections = tool.sections[: len(tool.sections) // 2] if half else tool.sections
         fields: dict[str, Any] = {}
+        spread = sum(map(ord, task.to + task.case_ref))  # the same task, the same grades
         for n, section in enumerate(sections):
-            fields[f"grade-{section.id}"] = grades[(n + 1) % len(grades)]
+            fields[f"grade-{section.id}"] = grades[(spread + n * n) % len(grades)]
             fields[f"good-{section.id}"] = (
                 "Agencies met within a week and agreed who would do what."
             )

@@ -141,6 +141,10 @@ def main() -> int:
                 "After the last escalation: the returns close and the round moves to moderation",
                 ["--now", LAST_CHASE_NOW, "round", "lock", PERIOD],
             )
+            run(
+                "The returns collated for the audit day",
+                ["--now", LAST_CHASE_NOW, "round", "collate", PERIOD],
+            )
             run("Every round at a glance", ["--now", LAST_CHASE_NOW, "round", "list"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
