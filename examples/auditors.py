@@ -18,6 +18,7 @@ Who does what is fixed, so the rehearsal tells the same story each time:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import socket
 import threading
@@ -28,12 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
 from audit_core.adapters.smtp_sink import Received, Sink
 from audit_core.bootstrap import App
 from audit_core.domain.policy import BoardConfig
-from audit_core.portal.app import create_app
+from audit_core.portal.server import make_server
 
 GOOD_PRACTICE = "Agencies met within a week and agreed who would do what."
 DEVELOPMENT = "The plan did not say how progress would be measured."
@@ -81,10 +81,12 @@ def _free_port() -> int:
 
 @contextmanager
 def portal(app: App) -> Iterator[str]:
-    """The portal on a loopback port for the block's length; yields its base address."""
+    """The portal, served as ``auditround portal`` serves it, on a loopback port for the
+    block's length (its log kept to warnings); yields its base address."""
     port = _free_port()
-    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = make_server(app, "127.0.0.1", port)
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     thread = threading.Thread(target=server.run, name="demo-portal", daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

@@ -137,3 +137,58 @@ def next_chase_on(
 def working_days_late(due_on: dt.date, today: dt.date) -> int:
     """How many working days after the deadline ``today`` is (0 on or before it)."""
     return working_days_between(due_on, today)
+
+
+# --- what the dashboard shows of a chase --------------------------------------------------
+
+
+def is_escalation(step_name: str) -> bool:
+    """Whether a chase step taken (``escalation-1``, ...) went beyond the auditor."""
+    return step_name.startswith("escalation")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    name: str  # reminder-5, overdue, escalation-1, ...
+    on: dt.date  # the working day the chase takes it, if the return is still outstanding
+    label: str  # in words, for the page
+
+
+def next_step(
+    due_on: dt.date,
+    cadence: Cadence,
+    *,
+    chase_on: dt.date | None,
+    today: dt.date,
+    taken: frozenset[str] | set[str],
+    issued_on: dt.date | None,
+) -> NextStep | None:
+    """The chase's next step for an outstanding return and the day it is taken; None when
+    nothing is left to chase. ``chase_on`` is the assignment's next chase day."""
+    if chase_on is None:
+        return None
+    day = max(chase_on, today)
+    if not is_working_day(day):
+        day = add_working_days(day, 1)
+    for _ in range(16):  # a chase has a handful of steps; each turn moves past one
+        step = due_step(due_on, cadence, day, taken, issued_on)
+        if step is not None:
+            return NextStep(step.name, day, describe(step))
+        following = next_chase_on(due_on, cadence, day, taken, issued_on)
+        if following is None:
+            return None
+        day = following
+    return None
+
+
+def describe(step: Step) -> str:
+    """A chase step in words: "Reminder, 5 working days before", "Escalation to ..."."""
+    if step.before_due == 0:
+        return "Reminder on the day"
+    if step.before_due is not None:
+        return f"Reminder, {step.before_due} working days before"
+    if step.to == "agency_lead":
+        return "Escalation to the agency lead"
+    if step.to == "business_unit_manager":
+        return "Escalation to the business unit manager"
+    return "Overdue reminder"

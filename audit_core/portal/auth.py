@@ -61,7 +61,12 @@ class SignedIn:
     @property
     def actor(self) -> str:
         """Who acts, for the audit trail."""
-        return f"portal:{self.user_id}"
+        return portal_actor(self.user_id)
+
+
+def portal_actor(user_id: str) -> str:
+    """Who the audit trail names for a dashboard user's reads and changes."""
+    return f"portal:{user_id}"
 
 
 def signed_in(request: Request) -> SignedIn:
@@ -131,7 +136,7 @@ def sign_in(
     with app.unit_of_work() as uow:
         user = users.authenticate(uow, app.passwords(), user_name, password)
         if user is not None:
-            uow.actor = f"portal:{user.id}"
+            uow.actor = portal_actor(user.id)
             portal_sessions.purge_expired(uow)
             _drop_old_session(request, uow)
             cookie, _ = portal_sessions.start_session(uow, user)

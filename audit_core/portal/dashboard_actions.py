@@ -20,7 +20,6 @@ from audit_core.domain.errors import AuditRoundError
 from audit_core.portal.auth import SignedIn, check_csrf, coordinator
 from audit_core.portal.dashboard_pages import (
     AUDIT_PATH,
-    actor,
     audit_number,
     audit_page,
     audit_url,
@@ -54,7 +53,7 @@ def _apply(
     if number is None:
         return not_found(request)
     try:
-        with application(request).unit_of_work(mail=True, actor=actor(user)) as uow:
+        with application(request).unit_of_work(mail=True, actor=user.actor) as uow:
             canonical, changed = change(uow, number)
     except AuditRoundError as exc:
         return audit_page(request, user, round_id, number, error=str(exc), status=400)

@@ -20,7 +20,6 @@ from fastapi.responses import Response
 from audit_core.bootstrap import progress_workbook
 from audit_core.domain.errors import AuditRoundError
 from audit_core.portal.auth import SignedIn, signed_in
-from audit_core.portal.dashboard_pages import actor
 from audit_core.portal.web import application, not_found
 from audit_core.services.progress import export_table, round_progress
 
@@ -33,7 +32,7 @@ def _table(
     request: Request, user: SignedIn, round_id: str, kind: str
 ) -> tuple[str, list[list[str]]]:
     """The round's id and its progress table; the export is recorded."""
-    with application(request).unit_of_work(actor=actor(user)) as uow:
+    with application(request).unit_of_work(actor=user.actor) as uow:
         progress = round_progress(uow, round_id)
         uow.record(
             "progress_exported",

@@ -34,11 +34,6 @@ DONE = {
 }
 
 
-def actor(user: SignedIn) -> str:
-    """Who the audit trail names for a portal user's reads and changes."""
-    return f"portal:{user.user_id}"
-
-
 def day(value: dt.date | dt.datetime | None) -> str:
     """A date as the pages show it: Monday 30 March 2026 (a time too, for a moment)."""
     if value is None:
@@ -56,14 +51,14 @@ def _page(
 
 
 def rounds_page(request: Request, user: SignedIn) -> HTMLResponse:
-    with application(request).unit_of_work(actor=actor(user)) as uow:
+    with application(request).unit_of_work(actor=user.actor) as uow:
         rounds = list_rounds(uow)
     return _page(request, user, "dashboard_rounds.html.j2", {"title": "Rounds", "rounds": rounds})
 
 
 def round_page(request: Request, user: SignedIn, round_id: str) -> HTMLResponse:
     try:
-        with application(request).unit_of_work(actor=actor(user)) as uow:
+        with application(request).unit_of_work(actor=user.actor) as uow:
             progress = round_progress(uow, round_id)
     except AuditRoundError:  # no such round, or not a round's name
         return not_found(request)
@@ -85,7 +80,7 @@ def audit_page(
     if assignment_id is None:
         return not_found(request)
     try:
-        with application(request).unit_of_work(actor=actor(user)) as uow:
+        with application(request).unit_of_work(actor=user.actor) as uow:
             view = read_return(uow, round_id, assignment_id)
     except AuditRoundError:  # no such round or audit, or not a round's name
         return not_found(request)

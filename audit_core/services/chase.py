@@ -29,7 +29,13 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
-from audit_core.domain.chasing import Step, due_step, next_chase_on, working_days_late
+from audit_core.domain.chasing import (
+    Step,
+    due_step,
+    is_escalation,
+    next_chase_on,
+    working_days_late,
+)
 from audit_core.domain.models import (
     Assignment,
     AssignmentStatus,
@@ -226,7 +232,7 @@ def _chased(uow: UnitOfWork, assignment: Assignment, step: Step, names: dict[str
 
 def _sort_into(report: ChaseReport, chased: list[Chased]) -> None:
     for one in chased:
-        target = report.escalations if one.step.startswith("escalation") else report.reminders
+        target = report.escalations if is_escalation(one.step) else report.reminders
         target.append(one)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from audit_core.domain.chasing import NextStep, is_escalation, next_step
 from audit_core.domain.models import (
     Assignment,
     AssignmentStatus,
@@ -33,15 +34,7 @@ from audit_core.domain.models import (
     RoundCase,
     RoundStatus,
 )
-from audit_core.domain.progress import (
-    STATES,
-    AuditFacts,
-    NextStep,
-    is_escalation,
-    next_step,
-    shown_state,
-    spreadsheet_text,
-)
+from audit_core.domain.progress import STATES, AuditFacts, shown_state, spreadsheet_text
 from audit_core.domain.workdays import local_date
 from audit_core.services.queries import area_names, get_round, task_message_states
 from audit_core.services.unit_of_work import UnitOfWork

@@ -8,8 +8,9 @@ import datetime as dt
 
 import pytest
 
+from audit_core.domain.chasing import next_step
 from audit_core.domain.policy import BoardConfig, Cadence
-from audit_core.domain.progress import AuditFacts, next_step, shown_state, spreadsheet_text
+from audit_core.domain.progress import AuditFacts, shown_state, spreadsheet_text
 
 DUE = dt.date(2026, 3, 30)  # a Monday
 BEFORE, AFTER = dt.date(2026, 3, 27), dt.date(2026, 3, 31)
