@@ -40,6 +40,46 @@ DEVELOPMENT = "The plan did not say how progress would be measured."
 LINK = re.compile(r"https?://\S+?/return/([A-Za-z0-9_-]{43})")
 
 
+# What the simulated auditors found: a strength (theme, key phrase, text) and a lesson
+# (theme, text) each, drawn from these by the task, so that the collation has themes
+# that recur and themes found once.
+STRENGTHS = (
+    (
+        "information-sharing",
+        "shared the same day",
+        "Concerns raised by the school were shared with the GP and children's social care "
+        "the same day.",
+    ),
+    (
+        "multi-agency-working",
+        "well attended strategy meetings",
+        "The record shows well attended strategy meetings that agreed who would do what.",
+    ),
+    (
+        "voice-of-the-child",
+        "seen and spoken to alone",
+        "The child was seen and spoken to alone at every visit, and their wishes recorded.",
+    ),
+    (
+        "partnership-with-parents",
+        "honest conversations with parents",
+        "Workers kept up open and honest conversations with parents, even when the news was hard.",
+    ),
+    (
+        "think-family",
+        "the adults' needs assessed too",
+        "The mother's own mental health needs were assessed alongside the children's.",
+    ),
+)
+LESSONS = (
+    ("engaging-fathers", "The father was not asked to take part in the assessment."),
+    ("escalation-and-challenge", "A disagreement over the threshold was not escalated."),
+    ("information-sharing", "The GP was not told when the plan changed."),
+    ("silent-child", "The quieter sibling's needs were not assessed on their own."),
+    ("domestic-abuse-safety-planning", "The safety plan was not referred to in the child's plan."),
+)
+
+
 @dataclass
 class Clock:
     """The portal's time: the rehearsal sets it before each round of visits."""
@@ -168,13 +208,14 @@ class Auditors:
                 "Agencies met within a week and agreed who would do what."
             )
             fields[f"develop-{section.id}"] = "The plan did not say how progress would be measured."
-        themes = [t.id for t in self.config.themes]
+        strength = STRENGTHS[spread % len(STRENGTHS)]
+        lesson = LESSONS[(spread // 7) % len(LESSONS)]
         fields |= {
-            "strength-1-theme": themes[0],
-            "strength-1-phrase": "timely sharing between agencies",
-            "strength-1-text": "Concerns were shared with the school and the GP the same day.",
-            "lesson-1-theme": themes[2 % len(themes)],
-            "lesson-1-text": "Record what the child says, in their own words.",
+            "strength-1-theme": strength[0],
+            "strength-1-phrase": strength[1],
+            "strength-1-text": strength[2],
+            "lesson-1-theme": lesson[0],
+            "lesson-1-text": lesson[1],
         }
         if concern:
             fields["concern"] = "yes"

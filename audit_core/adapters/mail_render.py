@@ -126,6 +126,7 @@ class EmailComposer:
             attachments.append(
                 Attachment(CALENDAR_FILE, "text/calendar", data, params=(("method", "PUBLISH"),))
             )
+        attachments += [Attachment(f.filename, f.content_type, f.data) for f in letter.files]
         return compose(
             template=letter.template,
             context=letter.context,

@@ -318,6 +318,34 @@ class AuditRound(Base):
             )
         self._move_to(RoundStatus.MODERATION)
 
+    def finish_moderation(self) -> None:
+        """The audit day's record is complete: the round moves from moderation to briefing."""
+        if self.status != RoundStatus.MODERATION:
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: only a round in moderation can move to "
+                "briefing."
+            )
+        self._move_to(RoundStatus.BRIEFING)
+
+    def require_moderating(self) -> None:
+        """The audit day's record may change in moderation, and in briefing until a
+        briefing covering the round is issued (the caller checks that)."""
+        if self.status not in (RoundStatus.MODERATION, RoundStatus.BRIEFING):
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: its audit day can be recorded only once "
+                "its returns are closed (auditround round lock) and before it is closed."
+            )
+
+    def close(self, now: dt.datetime) -> None:
+        """Every area's briefing covering the round is issued: the round is closed (its
+        links expire, and its retention period starts)."""
+        if self.status != RoundStatus.BRIEFING:
+            raise InvalidState(
+                f"Round {self.id} is {self.status}: only a round at its briefing can be closed."
+            )
+        self._move_to(RoundStatus.CLOSED)
+        self.closed_at = now
+
     def cancel(self, reason: str, now: dt.datetime) -> None:
         """Stop a planned or open round, for a reason the audit trail keeps."""
         if self.status not in (RoundStatus.PLANNED, RoundStatus.OPEN):
@@ -495,8 +523,36 @@ class AuditReturn(Base):
     assignment: Mapped[Assignment] = relationship()
 
 
+class CaseModeration(Base):
+    """What the audit day agreed about one case of a round: the grade, the key findings,
+    and the brief summary the briefing prints (written so that no child can be known)."""
+
+    __tablename__ = "case_moderation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_case_id: Mapped[int] = mapped_column(ForeignKey("round_case.id"), unique=True)
+    agreed_grade: Mapped[str | None] = mapped_column(String(64))  # a grade id of the scale
+    key_findings: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    moderated_at: Mapped[dt.datetime]
+    moderated_by: Mapped[str] = mapped_column(String(200))
+
+    round_case: Mapped[RoundCase] = relationship()
+
+
+class FindingKind(enum.StrEnum):
+    STRENGTH = "strength"
+    LESSON = "lesson"
+
+
 class Finding(Base):
-    """A moderated, collated strength or lesson of a round, tagged with a theme."""
+    """A strength or a lesson of a round as the audit day moderated it, tagged with a theme.
+
+    ``forward`` is the audit day's decision: True, it goes forward to the briefing (in the
+    wording here); False, it stays in the round's record only; None, not decided yet.
+    ``case_refs`` are ``{"area": .., "ref": ..}`` pairs, so a briefing of one area takes
+    the findings that came from its cases.
+    """
 
     __tablename__ = "finding"
 
@@ -507,23 +563,44 @@ class Finding(Base):
     key_phrase: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
     case_refs: Mapped[list[Any]] = mapped_column(default=list)
+    agencies: Mapped[list[Any]] = mapped_column(default=list)  # agency ids it came from
+    forward: Mapped[bool | None] = mapped_column(Boolean)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # its order within the round
     recurring: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime | None]
 
 
 class Briefing(Base):
+    """One version of a learning briefing: one area, over one or more rounds.
+
+    ``scope`` names the rounds it covers: a round (``2026-H1``), rounds joined by ``+``
+    (``2026-H1+2026-H2``) or a board year (``2026-27``); ``round_ids`` lists them.
+    Every version is kept; an issued version is frozen (its HTML and the PDF's SHA-256
+    are kept), and a correction is a new version.
+    """
+
     __tablename__ = "briefing"
-    __table_args__ = (UniqueConstraint("round_id", "version", name="uq_briefing_round_version"),)
+    __table_args__ = (
+        UniqueConstraint("area_id", "scope", "version", name="uq_briefing_area_scope_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("area.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    round_ids: Mapped[list[Any]] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(_enum(BriefingStatus), default=BriefingStatus.DRAFT)
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    html: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")  # what this version changed
+    html: Mapped[str | None] = mapped_column(Text)  # as issued
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))  # as issued
     created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
     approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(200))
     issued_at: Mapped[dt.datetime | None]
+    issued_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Action(Base):

@@ -77,6 +77,28 @@ class OutboxPolicy(Frozen):
     lease_seconds: int = Field(default=600, ge=30)
 
 
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+
+
+class Branding(Frozen):
+    """How the board's briefings look: its colours, and its logo (an SVG file, relative
+    to the configuration folder, drawn inline so that the PDF keeps it as vector)."""
+
+    colour: Colour = "#1d4f6e"  # headings, rules, the chart's bars
+    accent: Colour = "#e8f1f6"  # the panels behind prompts and the seven-minute boxes
+    logo: str | None = None
+
+
+class BriefingPolicy(Frozen):
+    """The learning briefing: its title, the paragraph on the audit process, who gets it."""
+
+    title: str = "Case Audits"  # printed after the board's short name: "CHSCP Case Audits"
+    process: str = Field(min_length=1)  # the paragraph on the six-monthly audit process
+    distribution: tuple[Email, ...] = ()  # who receives each issued briefing
+    second_approver: bool = True  # approval by someone other than whoever wrote the version
+    year_starts_month: int = Field(default=4, ge=1, le=12)  # the board's year: April
+
+
 class Board(Frozen):
     name: str
     short_name: str
@@ -85,6 +107,8 @@ class Board(Frozen):
     areas: tuple[Area, ...] = Field(min_length=1)
     retention: Retention
     outbox: OutboxPolicy = OutboxPolicy()
+    briefing: BriefingPolicy
+    branding: Branding = Branding()
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from audit_core.domain.briefing import BriefingContent
+
 Address = str | tuple[str, str]  # "a@b.org", or (display name, address)
 
 
@@ -27,6 +29,15 @@ class CalendarEntry:
 
 
 @dataclass(frozen=True)
+class FileAttachment:
+    """A file sent with an email (an issued briefing's PDF)."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Letter:
     """An email to compose: which templates, with what plain data, to whom."""
 
@@ -35,6 +46,7 @@ class Letter:
     to: Sequence[Address]
     reply_to: Address | None = None
     calendar: Sequence[CalendarEntry] = ()  # attached as one .ics file when not empty
+    files: Sequence[FileAttachment] = ()
 
 
 @dataclass(frozen=True)
@@ -80,4 +92,20 @@ class Passwords(Protocol):
     def waste(self, password: str) -> None:
         """Take as long as :meth:`verify` and match nothing: a sign-in under an unknown or
         disabled name costs the same time as one under a real name."""
+        ...
+
+
+@dataclass(frozen=True)
+class RenderedBriefing:
+    """A briefing in one layout: the HTML page and its PDF."""
+
+    layout: str  # "briefing" | "seven-minute"
+    html: str
+    pdf: bytes
+
+
+class BriefingRenderer(Protocol):
+    def render(self, content: BriefingContent, *, layout: str = "briefing") -> RenderedBriefing:
+        """The briefing as a standalone HTML page (styles and the chart inline, no script)
+        and as a PDF (WeasyPrint), in the board's branding."""
         ...
