@@ -36,11 +36,15 @@ if TYPE_CHECKING:
 
     from audit_core.adapters.dispatcher import Claimed, DispatchResult
     from audit_core.adapters.smtp_transport import Transport
+    from audit_core.domain.briefing_scope import Scope
+    from audit_core.domain.moderation import Sheet
     from audit_core.domain.policy import BoardConfig
     from audit_core.domain.trail import TrailCheck
+    from audit_core.services.briefings import IssuedBriefing
     from audit_core.services.chase import ChaseReport
     from audit_core.services.launch import LaunchResult
-    from audit_core.services.ports import Mail, Passwords
+    from audit_core.services.moderation import AuditDayResult
+    from audit_core.services.ports import BriefingRenderer, Mail, Passwords
     from audit_core.services.register_import import ImportResult
     from audit_core.services.round_cancel import CancelResult
     from audit_core.services.unit_of_work import UnitOfWork
@@ -147,6 +151,13 @@ class App:
             self._passwords = Argon2Passwords()
         return self._passwords
 
+    def briefing_renderer(self) -> BriefingRenderer:
+        """What turns a briefing's content into its HTML page and PDF, in the board's
+        branding (the logo read from the configuration folder)."""
+        from audit_core.adapters.briefing_render import WeasyPrintRenderer
+
+        return WeasyPrintRenderer(self.config(), self.settings.config)
+
     def portal_key(self) -> bytes:
         """The key that signs the portal's sign-in form: ``AUDITROUND_PORTAL_SECRET``, else a
         random key kept for this process's life (a form opened before a restart is refused)."""
@@ -231,6 +242,34 @@ class App:
             parsed = read_register(path, self.config(), now=self.now)
             with self.unit_of_work() as uow:
                 return import_register(uow, parsed)
+
+    def audit_day_sheet(self, round_id: str, path: Path | str, *, force: bool = False) -> Sheet:
+        """Write the sheet a round's audit day starts from to a YAML file (refusing one that
+        exists unless ``force``): the round collated, merged with what is recorded."""
+        from audit_core.adapters.moderation_file import check_writable, write_sheet
+        from audit_core.services.moderation import start_sheet
+
+        check_writable(path, force=force)  # before the collation is made and recorded
+        with self.unit_of_work() as uow:
+            sheet = start_sheet(uow, round_id)
+        when = self.now.astimezone(ZoneInfo(self.config().board.timezone))
+        note = f"Written {when:%d/%m/%Y at %H:%M} by {self.actor}."
+        write_sheet(path, sheet, self.config(), force=force, note=note)
+        return sheet
+
+    def record_audit_day(self, round_id: str, path: Path | str) -> AuditDayResult:
+        """Read an audit day's YAML file whole, then record it in one transaction; each
+        problem names the file, the key path with its line, and the reason."""
+        from audit_core.adapters.moderation_file import located, read_sheet
+        from audit_core.domain.errors import ProblemsError
+        from audit_core.services.moderation import record_audit_day
+
+        sheet = read_sheet(path)
+        try:
+            with self.unit_of_work() as uow:
+                return record_audit_day(uow, round_id, sheet)
+        except ProblemsError as exc:
+            raise located(path, exc) from None
 
     def dispatch(
         self,
@@ -384,6 +423,27 @@ class App:
             path.write_bytes(message.raw)
             written.append(path)
         return written
+
+    def issue_briefing(
+        self, area_id: str, scope: Scope, out: Path, *, actor: str | None = None
+    ) -> tuple[IssuedBriefing, list[Path], DispatchResult]:
+        """Issue a briefing's approved version in one transaction, write its files to ``out``
+        (each whole or not at all), then send its email; issued already, it sends nothing
+        new and writes the files again."""
+        from audit_core.services.briefings import issue
+
+        self.smtp().check(sending=True, links=False)  # the email carries no secure link
+        out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made stops it here
+        renderer = self.briefing_renderer()
+        with self.unit_of_work(actor=actor) as uow:
+            uow.mail = self.mail(links=False)
+            issued = issue(uow, area_id, scope, renderer)
+        written = []
+        for name, data in issued.files():
+            temporary = out / f".{name}.part"
+            temporary.write_bytes(data)
+            written.append(temporary.replace(out / name))
+        return issued, written, self.dispatch()
 
 
 def _added(first: DispatchResult, second: DispatchResult) -> DispatchResult:

@@ -443,3 +443,12 @@ def collate(
         print_json(collation.to_json())
         return
     print_collation(collation)
+
+
+def _register_moderate() -> None:
+    from audit_core.cli.moderate_cmd import moderate
+
+    app.command("moderate")(moderate)
+
+
+_register_moderate()

@@ -45,9 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table("finding", schema=None) as batch_op:
         batch_op.add_column(sa.Column("agencies", sa.JSON(), nullable=False, server_default="[]"))
         batch_op.add_column(sa.Column("forward", sa.Boolean(), nullable=True))
-        batch_op.add_column(
-            sa.Column("position", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("position", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("updated_at", sa.DateTime(), nullable=True))
     op.drop_table("briefing")
     _create_briefing()
@@ -74,9 +72,7 @@ def _create_briefing() -> None:
         sa.Column("issued_by", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["area_id"], ["area.id"], name=op.f("fk_briefing_area_id_area")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_briefing")),
-        sa.UniqueConstraint(
-            "area_id", "scope", "version", name="uq_briefing_area_scope_version"
-        ),
+        sa.UniqueConstraint("area_id", "scope", "version", name="uq_briefing_area_scope_version"),
     )
     with op.batch_alter_table("briefing", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_briefing_area_id"), ["area_id"], unique=False)
