@@ -34,6 +34,7 @@ from flows.chase_returns import chase_returns
 from flows.collate_round import collate_round
 from flows.dispatch_outbox import dispatch_outbox
 from flows.follow_up_actions import follow_up_actions
+from flows.issue_briefing import issue_briefing
 from flows.launch_round import launch_due_rounds
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ FLOWS: dict[str, tuple[Flow[..., Any], str]] = {  # job -> the flow and its entr
 # Run by hand, with their parameters (the Prefect UI, or ``prefect deployment run``).
 MANUAL: dict[str, tuple[Flow[..., Any], str]] = {
     "collate-round": (collate_round, "flows/collate_round.py:collate_round"),
+    "issue-briefing": (issue_briefing, "flows/issue_briefing.py:issue_briefing"),
 }
 
 

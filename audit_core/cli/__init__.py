@@ -70,6 +70,7 @@ def _global(
 def _register() -> None:
     from audit_core.cli import (
         audit_cmd,
+        briefing_cmd,
         cases_cmd,
         chase_cmd,
         config_cmd,
@@ -88,6 +89,7 @@ def _register() -> None:
     app.add_typer(round_cmd.app, name="round")
     app.add_typer(outbox_cmd.app, name="outbox")
     app.add_typer(audit_cmd.app, name="audit")
+    app.add_typer(briefing_cmd.app, name="briefing")
     app.command("chase")(chase_cmd.chase)
     app.command("scheduler")(scheduler_cmd.scheduler)
     app.add_typer(users_cmd.app, name="users")
