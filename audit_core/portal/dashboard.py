@@ -8,7 +8,11 @@ Pages (any signed-in user; a QA member sees them without the forms that change t
 - ``GET /dashboard/rounds/{round}/returns/{assignment}``: one audit and its return
   (each read kept in the audit trail), with the coordinator's actions;
 - ``GET /dashboard/rounds/{round}/progress.csv`` and ``.xlsx``: the progress as a
-  spreadsheet (:mod:`.dashboard_export`).
+  spreadsheet (:mod:`.dashboard_export`);
+- ``/dashboard/rounds/{round}/audit-day``: the audit day's record, read and (for a
+  coordinator) recorded (:mod:`.dashboard_audit_day`);
+- ``/dashboard/briefings`` and ``/dashboard/briefings/{area}/{scope}``: the learning
+  briefings, and one briefing's editor (:mod:`.dashboard_briefings`).
 
 The actions (reassign, extend, reopen, send a new link) are POSTs for coordinators
 only, each checked against the session's CSRF token (:mod:`.dashboard_actions`).
@@ -21,6 +25,8 @@ from fastapi.responses import HTMLResponse
 
 from audit_core.portal.auth import SignedIn, signed_in
 from audit_core.portal.dashboard_actions import router as actions
+from audit_core.portal.dashboard_audit_day import router as audit_day
+from audit_core.portal.dashboard_briefings import router as briefings
 from audit_core.portal.dashboard_export import router as exports
 from audit_core.portal.dashboard_pages import (
     AUDIT_PATH,
@@ -56,3 +62,5 @@ def audit(
 
 router.include_router(actions)
 router.include_router(exports)
+router.include_router(audit_day)
+router.include_router(briefings)
