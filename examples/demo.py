@@ -26,6 +26,8 @@ OUT = Path("out")
 DEMO_NOW = "2026-03-02T09:00"  # planning happens the working day before launch
 LAUNCH_NOW = "2026-03-03T09:00"  # the planned launch date
 LAST_CHASE_NOW = "2026-04-10T17:00"  # after the fieldwork's last escalation
+AUDIT_DAY_NOW = "2026-04-16T10:00"  # the round's audit day
+ISSUE_NOW = "2026-05-13T10:00"  # the briefings are issued before they are due
 PERIOD = "2026-H1"
 console = Console()
 
@@ -90,6 +92,35 @@ def rehearse_fieldwork(sink: Sink) -> None:
     )
 
 
+def audit_day_and_briefings() -> None:
+    """The audit day recorded from its sheet, then each area's briefing drafted, approved
+    by a second person and issued: the files under out/, the email through the outbox."""
+    from examples.audit_day import fill_in
+
+    sheet = OUT / f"audit-day-{PERIOD}.yaml"
+    run(
+        "Before the audit day: the sheet to fill in, from the returns",
+        ["--now", AUDIT_DAY_NOW, "round", "moderate", PERIOD, str(sheet), "--start"],
+    )
+    fill_in(sheet)
+    console.print(f"[dim]The meeting fills in {sheet}: grades, key findings, summaries.[/]")
+    run(
+        "The audit day recorded: the round moves to its briefing",
+        ["--now", AUDIT_DAY_NOW, "round", "moderate", PERIOD, str(sheet)],
+    )
+    for area in ("hackney", "city"):
+        scope = ["--area", area, "--round", PERIOD]
+        run(f"The {area} briefing drafted", ["--now", ISSUE_NOW, "briefing", "draft", *scope])
+        run(
+            f"The {area} briefing approved by a second person",
+            ["--now", ISSUE_NOW, "--as", "demo:quality-lead", "briefing", "approve", *scope],
+        )
+        run(
+            f"The {area} briefing issued",
+            ["--now", ISSUE_NOW, "briefing", "issue", *scope, "--out", str(OUT)],
+        )
+
+
 class DemoStopped(Exception):
     """A step of the rehearsal failed; the demo stops there."""
 
@@ -145,7 +176,8 @@ def main() -> int:
                 "The returns collated for the audit day",
                 ["--now", LAST_CHASE_NOW, "round", "collate", PERIOD],
             )
-            run("Every round at a glance", ["--now", LAST_CHASE_NOW, "round", "list"])
+            audit_day_and_briefings()
+            run("Every round at a glance", ["--now", ISSUE_NOW, "round", "list"])
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1
@@ -153,6 +185,8 @@ def main() -> int:
 
     console.rule("[bold]Done")
     console.print(
+        f"The briefings (full and seven-minute, HTML and PDF) are under {OUT}/: "
+        f"{', '.join(sorted(p.name for p in OUT.glob('briefing-*.pdf')))}.\n"
         f"The local mail server received {received} emails; each is saved under {OUT / 'mail'}/.\n"
         f"The database of this rehearsal is {OUT / 'demo.db'}."
     )
