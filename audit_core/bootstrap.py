@@ -433,17 +433,44 @@ class App:
         from audit_core.services.briefings import issue
 
         self.smtp().check(sending=True, links=False)  # the email carries no secure link
-        out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made stops it here
+        _writable_folder(out)  # before anything is issued
         renderer = self.briefing_renderer()
         with self.unit_of_work(actor=actor) as uow:
             uow.mail = self.mail(links=False)
             issued = issue(uow, area_id, scope, renderer)
-        written = []
-        for name, data in issued.files():
-            temporary = out / f".{name}.part"
-            temporary.write_bytes(data)
-            written.append(temporary.replace(out / name))
+        try:
+            written = [_write_whole(out / name, data) for name, data in issued.files()]
+        except OSError as exc:
+            raise AuditRoundError(
+                f"The briefing is issued, but its files could not be written to {out} "
+                f"({exc.strerror or exc}); its email waits in the outbox: issue it again to "
+                "write them and send it."
+            ) from None
         return issued, written, self.dispatch()
+
+
+def _writable_folder(folder: Path) -> None:
+    """Make the folder if need be; refuse one that cannot be made or written to."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditRoundError(
+            f"The folder {folder} cannot be made ({exc.strerror or exc}); nothing was done."
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise AuditRoundError(f"The folder {folder} cannot be written to; nothing was done.")
+
+
+def _write_whole(path: Path, data: bytes) -> Path:
+    """Write the file whole or not at all (a part file renamed into place)."""
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        temporary.write_bytes(data)
+        return temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _added(first: DispatchResult, second: DispatchResult) -> DispatchResult:

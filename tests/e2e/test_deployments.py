@@ -25,7 +25,8 @@ def test_each_scheduled_job_is_a_deployment_with_the_same_schedule(
 
     monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
     made = {d.name: d for d in deployments()}
-    assert sorted(made) == sorted([*(spec.id for spec in job_specs(config)), "collate-round"])
+    manual = ["collate-round", "issue-briefing"]  # run by hand, for a round or a briefing
+    assert sorted(made) == sorted([*(spec.id for spec in job_specs(config)), *manual])
     assert made["collate-round"].schedules == []  # run by hand, for a round
     chase = made["chase-returns"].schedules[0].schedule
     assert (chase.cron, chase.timezone) == ("0 8 * * mon-fri", "Europe/London")
@@ -74,6 +75,7 @@ def test_the_deployments_register_with_a_process_work_pool_from_the_project_fold
         "collate-round",
         "dispatch-outbox",
         "follow-up-actions",
+        "issue-briefing",
         "launch-rounds",
     ]
     assert sorted(made) == jobs

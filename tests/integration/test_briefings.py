@@ -36,7 +36,13 @@ from support.trail import events
 from audit_core.adapters.smtp_sink import Sink
 from audit_core.bootstrap import App
 from audit_core.domain.briefing_scope import parse_scope
-from audit_core.domain.errors import ConcurrentChange, InvalidState, NotFound, ProblemsError
+from audit_core.domain.errors import (
+    AuditRoundError,
+    ConcurrentChange,
+    InvalidState,
+    NotFound,
+    ProblemsError,
+)
 from audit_core.domain.models import AuditRound, Briefing, OutboxMessage
 from audit_core.domain.policy import BoardConfig
 from audit_core.services import briefings
@@ -556,3 +562,22 @@ def test_of_two_issues_at_once_the_second_changes_and_sends_nothing(
     )
     assert len(outbox(session)) == 1
     assert session.scalars(select(Briefing)).one().issued_by == "carol"
+
+
+def test_a_folder_that_cannot_be_made_stops_the_issue_before_anything_changes(
+    at_briefing: AuditRound,
+    make_uow: MakeUow,
+    app: App,
+    session: Session,
+    tmp_path: Path,
+) -> None:
+    approved(make_uow)
+    taken = tmp_path / "out"
+    taken.write_text("a file where the folder should be", encoding="utf-8")
+
+    with pytest.raises(AuditRoundError, match=f"The folder {taken} cannot be made"):
+        app.issue_briefing("hackney", H1, taken)
+
+    session.expire_all()
+    assert session.scalars(select(Briefing)).one().status == "approved"
+    assert outbox(session) == []

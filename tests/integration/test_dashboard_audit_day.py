@@ -10,31 +10,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 
-import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.collation import collation_round
+from support.dashboard_client import QUINN, form_of, portal
 from support.trail import events
 
 from audit_core.bootstrap import App
 from audit_core.domain.models import AuditRound, CaseModeration, Finding
-from audit_core.portal.app import create_app
-from audit_core.portal.auth import SignedIn, coordinator, signed_in
 from audit_core.services.round_lock import start_moderation
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
 
 ROUND = "2026-H1"
+FORM = "audit-day"  # the id of the page's form
 PATH = f"/dashboard/rounds/{ROUND}/audit-day"
 SCRIPT = '<script>alert("x")</script>'
-CORA = SignedIn("cora", "Cora Coordinator", "coordinator", "tok")
-QUINN = SignedIn("quinn", "Quinn Ashworth", "qa", "tok")
 EVERY_CASE = {"CT-00042": "good", "HK-00123": "requires-improvement", "HK-00456": "good"}
 
 
@@ -50,75 +44,6 @@ def moderating(collated: None, uow: UnitOfWork, session: Session) -> None:
     start_moderation(uow, ROUND)
     session.commit()
     session.close()
-
-
-def portal(app: App, user: SignedIn = CORA) -> TestClient:
-    """The portal with ``user`` signed in (a QA member is refused the coordinator's routes)."""
-    web: FastAPI = create_app(app)
-    web.dependency_overrides[signed_in] = lambda: user
-    web.dependency_overrides[coordinator] = _coordinator(user)
-    return TestClient(web, follow_redirects=False)
-
-
-def _coordinator(user: SignedIn) -> Callable[[], SignedIn]:
-    def only_coordinators() -> SignedIn:
-        if not user.can_change:
-            raise HTTPException(status_code=403, detail="Your role can read the dashboard only.")
-        return user
-
-    return only_coordinators
-
-
-class _Form(HTMLParser):
-    """What a browser would post from the form with this id: hidden and text inputs, the
-    checked radios, the selected options, the textareas."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id, self.inside = form_id, False
-        self.fields: dict[str, str] = {}
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.inside = a.get("id") == self.form_id
-        if not self.inside:
-            return
-        if tag == "input" and a.get("type") in ("hidden", "text", "url"):
-            self.fields[a["name"]] = a.get("value", "")
-        elif tag == "input" and a.get("type") == "radio":
-            self.fields.setdefault(a["name"], "")
-            if "checked" in a:
-                self.fields[a["name"]] = a.get("value", "")
-        elif tag == "select":
-            self._select = a["name"]
-            self.fields[a["name"]] = ""
-        elif tag == "option" and self._select and "selected" in a:
-            self.fields[self._select] = a.get("value", "")
-        elif tag == "textarea":
-            self._textarea = a["name"]
-            self.fields[a["name"]] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-
-def form_of(page: httpx.Response, form_id: str = "audit-day") -> dict[str, str]:
-    parser = _Form(form_id)
-    parser.feed(page.text)
-    assert parser.fields, f"no form {form_id} on the page"
-    return dict(parser.fields)
 
 
 def case_index(fields: dict[str, str], reference: str) -> int:
@@ -178,7 +103,7 @@ def test_the_page_shows_each_case_with_the_agencies_grades_and_each_finding(
     assert "a shared chronology" in page.text and "same-day referral" in page.text
     assert "The child&#39;s own words were not recorded." in page.text
     assert '<legend class="label">Goes forward to the briefing</legend>' in page.text
-    fields = form_of(page)
+    fields = form_of(page, FORM)
     assert fields["strengths[0].forward"] == "" and fields["lessons[1].forward"] == ""
     assert "Still needed before the round moves to briefing" in page.text
     assert 'href="#cases-0-agreed-grade"' in page.text
@@ -215,7 +140,7 @@ def test_a_qa_member_reads_the_record_without_the_form_and_cannot_record(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     coordinator_page = portal(make_app()).get(PATH)
-    fields = decided(filled(form_of(coordinator_page), EVERY_CASE))
+    fields = decided(filled(form_of(coordinator_page, FORM), EVERY_CASE))
     browser = portal(make_app(), QUINN)
     page = browser.get(PATH)
     assert page.status_code == 200
@@ -230,7 +155,7 @@ def test_a_post_without_the_session_s_csrf_token_is_refused(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = decided(filled(form_of(browser.get(PATH)), EVERY_CASE))
+    fields = decided(filled(form_of(browser.get(PATH), FORM), EVERY_CASE))
     assert fields["csrf_token"] == "tok"
     assert browser.post(PATH, data={**fields, "csrf_token": "forged"}).status_code == 403
     del fields["csrf_token"]
@@ -245,7 +170,7 @@ def test_recording_the_whole_sheet_from_the_form_moves_the_round_to_briefing(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = filled(form_of(browser.get(PATH)), EVERY_CASE)
+    fields = filled(form_of(browser.get(PATH), FORM), EVERY_CASE)
     fields = decided(fields, "yes")
     fields["lessons[0].forward"] = "no"
     answer = browser.post(PATH, data=fields)
@@ -269,7 +194,7 @@ def test_recording_the_whole_sheet_from_the_form_moves_the_round_to_briefing(
     assert [e.actor for e in events(session) if e.action == "round_moved_to_briefing"] == [
         "portal:cora"
     ]
-    shown = form_of(answer)  # the page shows what is recorded now
+    shown = form_of(answer, FORM)  # the page shows what is recorded now
     assert shown[f"cases[{case_index(shown, 'HK-00123')}].agreed_grade"] == "requires-improvement"
     assert shown["lessons[0].forward"] == "no" and shown["strengths[0].forward"] == "yes"
     again = browser.post(PATH, data=fields)
@@ -280,7 +205,7 @@ def test_a_partial_record_is_kept_and_the_page_says_what_is_still_missing(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = filled(form_of(browser.get(PATH)), {"HK-00123": "good"})
+    fields = filled(form_of(browser.get(PATH), FORM), {"HK-00123": "good"})
     answer = browser.post(PATH, data=fields)
     assert answer.status_code == 200
     assert "1 of 3 cases have an agreed grade" in answer.text
@@ -299,7 +224,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_typed_is_lost(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = decided(filled(form_of(browser.get(PATH)), EVERY_CASE))
+    fields = decided(filled(form_of(browser.get(PATH), FORM), EVERY_CASE))
     i = case_index(fields, "HK-00456")
     fields[f"cases[{i}].summary"] = "The child, born 12/03/2019, lives with her mother."
     fields[f"cases[{i}].key_findings"] = "Kept as typed."
@@ -316,7 +241,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_typed_is_lost(
     beside = re.search(rf'id="cases-{i}-summary-error">Error: (.*?)</span>', answer.text)
     assert beside and "could identify a child" in beside.group(1)
     assert f'aria-describedby="cases-{i}-summary-hint cases-{i}-summary-error"' in answer.text
-    kept = form_of(answer)
+    kept = form_of(answer, FORM)
     assert kept[f"cases[{i}].key_findings"] == "Kept as typed."
     assert kept[f"cases[{i}].summary"] == "The child, born 12/03/2019, lives with her mother."
     assert kept["strengths[0].forward"] == "yes"
@@ -328,7 +253,7 @@ def test_a_script_typed_into_the_record_stays_text(
     moderating: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = filled(form_of(browser.get(PATH)), {"HK-00123": "good"})
+    fields = filled(form_of(browser.get(PATH), FORM), {"HK-00123": "good"})
     i = case_index(fields, "HK-00123")
     fields[f"cases[{i}].key_findings"] = SCRIPT
     fields["lessons[0].text"] = f"Record the child's words. {SCRIPT}"

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from html.parser import HTMLParser
 
-import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.collation import collation_round
+from support.dashboard_client import CORA, QUINN, form_of, portal
 from support.trail import events
 
 from audit_core.bootstrap import App
 from audit_core.domain.briefing_scope import rounds_scope
 from audit_core.domain.models import Briefing
-from audit_core.portal.app import create_app
-from audit_core.portal.auth import SignedIn, coordinator, signed_in
+from audit_core.portal.auth import SignedIn
 from audit_core.services import briefings
 from audit_core.services.moderation import record_audit_day, start_sheet
 from audit_core.services.round_lock import start_moderation
@@ -35,11 +31,10 @@ from audit_core.services.unit_of_work import UnitOfWork
 pytestmark = pytest.mark.database
 
 ROUND = "2026-H1"
+FORM = "briefing"  # the id of the page's form
 PATH = f"/dashboard/briefings/hackney/{ROUND}"
 SCRIPT = '<script>alert("x")</script>'
-CORA = SignedIn("cora", "Cora Coordinator", "coordinator", "tok")
 DANA = SignedIn("dana", "Dana Coordinator", "coordinator", "tok")
-QUINN = SignedIn("quinn", "Quinn Ashworth", "qa", "tok")
 GRADES = {"CT-00042": "good", "HK-00123": "requires-improvement", "HK-00456": "good"}
 
 
@@ -64,60 +59,6 @@ def drafted(uow: UnitOfWork, session: Session) -> None:
     briefings.draft(uow, "hackney", rounds_scope([ROUND]))
     session.commit()
     session.close()
-
-
-def portal(app: App, user: SignedIn = CORA) -> TestClient:
-    """The portal with ``user`` signed in (a QA member is refused the coordinator's routes)."""
-    web: FastAPI = create_app(app)
-    web.dependency_overrides[signed_in] = lambda: user
-    web.dependency_overrides[coordinator] = _coordinator(user)
-    return TestClient(web, follow_redirects=False)
-
-
-def _coordinator(user: SignedIn) -> Callable[[], SignedIn]:
-    def only_coordinators() -> SignedIn:
-        if not user.can_change:
-            raise HTTPException(status_code=403, detail="Your role can read the dashboard only.")
-        return user
-
-    return only_coordinators
-
-
-class _Form(HTMLParser):
-    """What a browser would post from the form with this id (inputs and textareas)."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id, self.inside = form_id, False
-        self.fields: dict[str, str] = {}
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.inside = a.get("id") == self.form_id
-        elif self.inside and tag == "input":
-            self.fields[a["name"]] = a.get("value", "")
-        elif self.inside and tag == "textarea":
-            self._textarea = a["name"]
-            self.fields[a["name"]] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self.fields[self._textarea] += data
-
-
-def form_of(page: httpx.Response) -> dict[str, str]:
-    parser = _Form("briefing")
-    parser.feed(page.text)
-    assert parser.fields, "no briefing form on the page"
-    return dict(parser.fields)
 
 
 def versions(session: Session) -> list[Briefing]:
@@ -148,7 +89,7 @@ def test_the_editor_shows_the_latest_version_s_content_as_a_form(
     page = portal(make_app()).get(PATH)
     assert page.status_code == 200
     assert "<h1>Briefing: Hackney, 2026-H1</h1>" in page.text
-    fields = form_of(page)
+    fields = form_of(page, FORM)
     assert fields["version"] == "1" and fields["note"] == ""
     assert fields["rounds[0].cases[0].summary"] == "A family known to three agencies (HK)."
     assert '<label for="rounds-0-cases-0-summary">Case 1</label>' in page.text
@@ -175,7 +116,7 @@ def test_editing_the_briefing_saves_a_new_draft_version(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = form_of(browser.get(PATH))
+    fields = form_of(browser.get(PATH), FORM)
     lesson = next(k for k in fields if k.endswith(".prompts")).removesuffix(".prompts")
     fields["introduction"] = "What our audits found this spring."
     fields[f"{lesson}.prompts"] = "Do you record the child's own words?\n\n  Do you ask twice?  "
@@ -203,7 +144,7 @@ def test_editing_the_briefing_saves_a_new_draft_version(
     assert found[0].content != latest.content  # version 1 is kept as it was
     edited = [e for e in events(session) if e.action == "briefing_edited"]
     assert len(edited) == 1 and edited[0].actor == "portal:cora"
-    again = browser.post(PATH, data={**form_of(shown), "note": "nothing new"})
+    again = browser.post(PATH, data={**form_of(shown, FORM), "note": "nothing new"})
     assert again.headers["location"] == PATH + "?done=unchanged"
     assert len(versions(session)) == 2
 
@@ -212,7 +153,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_is_saved(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = form_of(browser.get(PATH))
+    fields = form_of(browser.get(PATH), FORM)
     fields["rounds[0].cases[0].summary"] = "Lives at E8 1DY with her mother."
     link = next(k for k in fields if k.endswith(".links[0].url"))
     fields[link] = "javascript:alert(1)"
@@ -226,7 +167,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_is_saved(
     )
     link_id = link.replace("[", "-").replace("].", "-").replace(".", "-").replace("_", "-")
     assert f'id="{link_id}-error">Error: Expected a web address starting http' in answer.text
-    kept = form_of(answer)
+    kept = form_of(answer, FORM)
     assert kept["introduction"] == "Kept as typed."
     assert kept[link] == "javascript:alert(1)"
     assert len(versions(session)) == 1
@@ -236,7 +177,7 @@ def test_a_script_typed_into_the_briefing_stays_text(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = {**form_of(browser.get(PATH)), "introduction": SCRIPT, "note": SCRIPT}
+    fields = {**form_of(browser.get(PATH), FORM), "introduction": SCRIPT, "note": SCRIPT}
     assert browser.post(PATH, data=fields).status_code == 303
     assert versions(session)[-1].content["introduction"] == SCRIPT
     for user in (CORA, QUINN):
@@ -249,7 +190,7 @@ def test_a_form_opened_before_another_version_was_saved_is_refused(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = form_of(browser.get(PATH))
+    fields = form_of(browser.get(PATH), FORM)
     assert browser.post(PATH, data={**fields, "introduction": "First."}).status_code == 303
     stale = browser.post(PATH, data={**fields, "introduction": "Second."})
     assert stale.status_code == 409
@@ -263,7 +204,7 @@ def test_a_form_opened_before_another_version_was_saved_is_refused(
 def test_a_qa_member_reads_the_briefing_and_is_refused_every_change(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
-    fields = form_of(portal(make_app()).get(PATH))
+    fields = form_of(portal(make_app()).get(PATH), FORM)
     browser = portal(make_app(), QUINN)
     page = browser.get(PATH)
     assert page.status_code == 200
@@ -282,7 +223,7 @@ def test_a_post_without_the_session_s_csrf_token_is_refused(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     browser = portal(make_app())
-    fields = form_of(browser.get(PATH))
+    fields = form_of(browser.get(PATH), FORM)
     assert browser.post(PATH, data={**fields, "csrf_token": "forged"}).status_code == 403
     assert browser.post(PATH + "/approve", data={"version": "1"}).status_code == 403
     assert [(v.version, v.status) for v in versions(session)] == [(1, "draft")]
@@ -292,7 +233,7 @@ def test_whoever_wrote_a_version_cannot_approve_it_and_someone_else_can(
     drafted: None, make_app: Callable[..., App], session: Session
 ) -> None:
     cora = portal(make_app())
-    fields = form_of(cora.get(PATH))
+    fields = form_of(cora.get(PATH), FORM)
     assert cora.post(PATH, data={**fields, "introduction": "Cora's words."}).status_code == 303
     refused = cora.post(PATH + "/approve", data={"csrf_token": "tok", "version": "2"})
     assert refused.status_code == 409
