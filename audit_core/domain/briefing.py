@@ -91,6 +91,23 @@ class RoundPart:
 
 
 @dataclass(frozen=True)
+class ActionProgress:
+    """An action that came from a lesson of an earlier round of the area, and where it
+    stands: the next briefing reports on it (carry-over). Its owner is named by agency
+    only."""
+
+    round_id: str  # the round whose lesson it came from
+    theme_id: str
+    heading: str  # the theme as printed
+    text: str
+    agency: str  # the owner's agency, by name
+    due_on: str  # as printed: "14 November 2026"
+    status: str  # open | in_progress | done | dropped
+    rag: str  # red | amber | green
+    progress: str = ""  # the latest update, in a line
+
+
+@dataclass(frozen=True)
 class BriefingContent:
     """Everything a briefing prints, for both layouts."""
 
@@ -104,6 +121,7 @@ class BriefingContent:
     introduction: str  # an optional opening line, printed in italics
     process: str  # the paragraph on the six-monthly multi-agency audit process
     rounds: tuple[RoundPart, ...]
+    actions: tuple[ActionProgress, ...] = ()  # earlier rounds' actions, where they stand
 
     @property
     def foci(self) -> tuple[str, ...]:

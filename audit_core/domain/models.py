@@ -153,7 +153,17 @@ class ActionStatus(enum.StrEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
-    CANCELLED = "cancelled"
+    DROPPED = "dropped"  # with a reason: no longer to be done
+
+
+_S = ActionStatus
+# An update may keep the status (a progress note); a done action may be reopened.
+ACTION_STEPS: dict[str, frozenset[str]] = {
+    _S.OPEN: frozenset({_S.OPEN, _S.IN_PROGRESS, _S.DONE, _S.DROPPED}),
+    _S.IN_PROGRESS: frozenset({_S.IN_PROGRESS, _S.DONE, _S.DROPPED}),
+    _S.DONE: frozenset({_S.IN_PROGRESS}),
+    _S.DROPPED: frozenset(),
+}
 
 
 class OutboxStatus(enum.StrEnum):
@@ -604,30 +614,86 @@ class Briefing(Base):
 
 
 class Action(Base):
-    """A SMART action arising from a lesson, owned by a person in an agency."""
+    """A SMART action arising from a lesson, owned by a person in an agency.
+
+    It stays with the board across rounds and years until it is done or dropped. Its
+    owner records progress through a secure link (``token_hash``, as a return's: only
+    the hash is kept; ``link_number`` counts the links sent, so each has its own email).
+    ``chase_on`` is the next working day a follow-up step may be due (None: nothing to
+    chase), as an assignment's is. Status changes go through :meth:`record`.
+    """
 
     __tablename__ = "action"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[str] = mapped_column(ForeignKey("audit_round.id"), index=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("finding.id"))
+    theme_id: Mapped[str] = mapped_column(String(64), default="")
+    area_id: Mapped[str | None] = mapped_column(ForeignKey("area.id"))
     text: Mapped[str] = mapped_column(Text)
+    measure: Mapped[str] = mapped_column(Text, default="")  # how success will be measured
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"))
     owner_name: Mapped[str] = mapped_column(String(200))
     owner_email: Mapped[str] = mapped_column(String(254))
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agency.id"))
     due_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(_enum(ActionStatus), default=ActionStatus.OPEN)
-    rag: Mapped[str] = mapped_column(String(8), default="amber")
+    status_reason: Mapped[str] = mapped_column(Text, default="")  # why it was dropped
+    rag: Mapped[str] = mapped_column(String(8), default="green")
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_number: Mapped[int] = mapped_column(Integer, default=0)
+    link_sent_at: Mapped[dt.datetime | None]
+    chase_on: Mapped[dt.date | None] = mapped_column(Date, index=True)
     created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]  # done or dropped
 
     updates: Mapped[list[ActionUpdate]] = relationship(
         back_populates="action", cascade="all, delete-orphan", order_by="ActionUpdate.id"
     )
 
+    @property
+    def closed(self) -> bool:
+        return self.status in (ActionStatus.DONE, ActionStatus.DROPPED)
+
+    def record(
+        self,
+        *,
+        status: str,
+        note: str,
+        by: str,
+        now: dt.datetime,
+        rag: str,
+        evidence: str = "",
+        reason: str = "",
+    ) -> ActionUpdate:
+        """An update of the action (its owner's or the business unit's): kept in order,
+        with the status it moved to. A dropped action needs its reason; a closed one
+        leaves nothing to chase."""
+        if status not in ACTION_STEPS[self.status]:
+            raise InvalidState(
+                f"Action {self.id} is {self.status.replace('_', ' ')}: it cannot become "
+                f"{status.replace('_', ' ')}."
+            )
+        if status == ActionStatus.DROPPED and not reason.strip():
+            raise InvalidState(f"Action {self.id} can be dropped only with a reason.")
+        self.status, self.rag, self.updated_at = status, rag, now
+        if status == ActionStatus.DROPPED:
+            self.status_reason = reason.strip()
+        if self.closed:
+            self.closed_at, self.chase_on = now, None
+        else:
+            self.closed_at = None
+        update = ActionUpdate(at=now, by=by, note=note, status=status, rag=rag, evidence=evidence)
+        self.updates.append(update)
+        return update
+
 
 class ActionUpdate(Base):
+    """One update of an action, in order: the note, the status and RAG it left, evidence
+    (a link or a short text; never an upload of case material)."""
+
     __tablename__ = "action_update"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -637,8 +703,30 @@ class ActionUpdate(Base):
     note: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(_enum(ActionStatus))
     rag: Mapped[str] = mapped_column(String(8))
+    evidence: Mapped[str] = mapped_column(Text, default="")
 
     action: Mapped[Action] = relationship(back_populates="updates")
+
+
+class ActionChaseStep(Base):
+    """A follow-up step of an action, taken: at most one of each per action and due date
+    (a reminder before the due date, the overdue reminder, the escalation to the owner's
+    agency lead). A new due date starts the steps again."""
+
+    __tablename__ = "action_chase_step"
+    __table_args__ = (
+        UniqueConstraint("action_id", "step", "due_on", name="uq_action_chase_step_once"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id"), index=True)
+    step: Mapped[str] = mapped_column(
+        String(32)
+    )  # "reminder-10", "reminder-0", "overdue", "escalation"
+    due_on: Mapped[dt.date] = mapped_column(Date)  # the due date it was taken for
+    taken_on: Mapped[dt.date] = mapped_column(Date)
+    to: Mapped[str] = mapped_column(String(254))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
 
 
 # --- the business unit's sign-in ---------------------------------------------------------

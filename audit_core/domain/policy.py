@@ -62,6 +62,7 @@ class BusinessUnit(Frozen):
     email: Email  # the shared mailbox: Reply-To of every task, recipient of alerts
     manager: Contact  # the last escalation step for late returns
     phone: str = ""
+    qa_subgroup: Contact | None = None  # receives the weekly digest of the action plan
 
 
 class Retention(Frozen):
@@ -273,6 +274,28 @@ class Escalation(Frozen):
 DAYTIME = r"^(0[4-9]|1\d|2[0-3]):[0-5]\d$"  # 04:00 to 23:59
 
 
+class ActionFollowUp(Frozen):
+    """How actions are followed up, in working days around each action's due date, and
+    the rule that gives an action its RAG rating."""
+
+    reminders_before_due: tuple[int, ...] = Field(default=(10, 0))  # 0 = on the due date
+    overdue_after: int = Field(default=1, ge=1, le=60)  # the overdue reminder to its owner
+    escalate_after: int = Field(default=5, ge=1, le=120)  # to the owner's agency lead
+    # RAG: red once overdue; amber when due within amber_within working days and not
+    # yet started (open), or overdue by none but with no update for stale_after days;
+    # green otherwise (and once done).
+    amber_within: int = Field(default=20, ge=0, le=250)
+    stale_after: int = Field(default=40, ge=1, le=250)  # working days without an update
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri"] = "mon"
+
+    @field_validator("reminders_before_due")
+    @classmethod
+    def _sorted(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(v < 0 for v in value):
+            raise ValueError("reminder offsets are working days before the due date (0 or more)")
+        return tuple(sorted(set(value), reverse=True))
+
+
 class Cadence(Frozen):
     returns_due: int = Field(ge=1, le=120)  # working days from launch to deadline
     reminders_before_due: tuple[int, ...] = Field(default=(5, 0))  # 0 = on the day
@@ -280,6 +303,7 @@ class Cadence(Frozen):
     audit_day_after_due: int = Field(ge=0, le=120)
     briefing_due_after_audit_day: int = Field(ge=0, le=120)
     actions_due_months: int = Field(default=6, ge=1, le=24)
+    action_follow_up: ActionFollowUp = ActionFollowUp()
     # times of day in the board's zone, kept out of the small hours, when clocks change
     launch_time: str = Field(default="09:00", pattern=DAYTIME)
     chase_time: str = Field(default="08:00", pattern=DAYTIME)
