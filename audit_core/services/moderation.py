@@ -19,16 +19,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from audit_core.domain.errors import InvalidState
 from audit_core.domain.models import (
+    Action,
     AuditRound,
     Briefing,
     BriefingStatus,
     CaseModeration,
     Finding,
+    FindingKind,
     RoundCase,
     RoundStatus,
 )
@@ -46,9 +48,11 @@ from audit_core.domain.moderation import (
     still_missing,
     tidy,
 )
+from audit_core.domain.recurrence import lesson_recurs
 from audit_core.domain.workdays import local_date
 from audit_core.services.collation import collate
 from audit_core.services.queries import get_round
+from audit_core.services.recurrence import previous_lessons
 from audit_core.services.unit_of_work import UnitOfWork
 
 CaseKey = tuple[str, str]  # (area id, case reference)
@@ -129,7 +133,9 @@ def record_audit_day(uow: UnitOfWork, round_id: str, sheet: Sheet) -> AuditDayRe
        recorded is written, with when and by whom (a case left out stays as it is).
     4. If the findings differ from those recorded (in content or order), the round's
        findings are replaced by the sheet's, in its order; one whose content is the same
-       as before keeps when it was made.
+       as before keeps when it was made. A lesson whose theme went forward as a lesson in
+       the previous round of an area of its cases is flagged recurring (a well established
+       finding: :mod:`audit_core.domain.recurrence`).
     5. If anything changed, one ``audit_day_recorded`` event, with counts only.
     6. If nothing is missing any longer and the round is in moderation, it moves to
        briefing (``round_moved_to_briefing``).
@@ -148,7 +154,9 @@ def record_audit_day(uow: UnitOfWork, round_id: str, sheet: Sheet) -> AuditDayRe
     sheet = resolve(sheet, rules)
     moderations = _moderations(session, round_cases.values())
     changed = _record_cases(uow, sheet.cases, round_cases, moderations)
-    findings_changed = _record_findings(uow, audit_round.id, sheet.findings)
+    findings_changed = _record_findings(
+        uow, audit_round.id, sheet.findings, _previous_themes(session, audit_round)
+    )
     recorded = Sheet(
         audit_round.id,
         tuple(
@@ -250,6 +258,19 @@ def _refuse_if_issued(uow: UnitOfWork, round_id: str) -> None:
     )
 
 
+def _refuse_if_acted_on(uow: UnitOfWork, round_id: str, findings: Sequence[Finding]) -> None:
+    """Actions were made from the round's lessons: its findings stay as they were acted on."""
+    acted = uow.session.scalar(
+        select(func.count(Action.id)).where(Action.finding_id.in_([f.id for f in findings]))
+    )
+    if acted:
+        raise InvalidState(
+            f"{acted} action(s) were made from round {round_id}'s lessons: its strengths and "
+            "lessons stay as they were when acted on (the cases' grades, key findings and "
+            "summaries can still be corrected: leave the findings as they are in the file)."
+        )
+
+
 # --- writing -----------------------------------------------------------------------------
 
 
@@ -276,12 +297,24 @@ def _record_cases(
     return tuple(changed)
 
 
-def _record_findings(uow: UnitOfWork, round_id: str, findings: Sequence[SheetFinding]) -> bool:
-    """Replace the round's findings with these if they differ; whether they did."""
+def _previous_themes(session: Session, audit_round: AuditRound) -> dict[str, frozenset[str]]:
+    """Each area's lesson themes that went forward in its previous round."""
+    return {a: p.themes for a, p in previous_lessons(session, audit_round).items()}
+
+
+def _record_findings(
+    uow: UnitOfWork,
+    round_id: str,
+    findings: Sequence[SheetFinding],
+    previous: Mapping[str, frozenset[str]],
+) -> bool:
+    """Replace the round's findings with these if they differ; whether they did. A lesson
+    whose theme was a lesson of the previous round of an area of its cases is recurring."""
     session = uow.session
     before = _findings(session, round_id)
     if [_sheet_finding(r).content for r in before] == [f.content for f in findings]:
         return False
+    _refuse_if_acted_on(uow, round_id, before)
     kept: dict[tuple[Any, ...], list[Finding]] = {}
     for row in before:
         kept.setdefault(_sheet_finding(row).content, []).append(row)
@@ -300,7 +333,8 @@ def _record_findings(uow: UnitOfWork, round_id: str, findings: Sequence[SheetFin
                 agencies=list(f.agencies),
                 forward=f.forward,
                 position=position,
-                recurring=earlier.recurring if earlier else False,
+                recurring=f.kind == FindingKind.LESSON
+                and lesson_recurs(f.theme_id, [c.area_id or "" for c in f.cases], previous),
                 created_at=earlier.created_at if earlier else uow.now,
                 updated_at=earlier.updated_at if earlier else None,
             )

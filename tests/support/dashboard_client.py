@@ -56,7 +56,7 @@ class _Form(HTMLParser):
             self.inside = a.get("id") == self.form_id
         if not self.inside:
             return
-        if tag == "input" and a.get("type") in ("hidden", "text", "url"):
+        if tag == "input" and a.get("type", "text") in ("hidden", "text", "url", "date", "email"):
             self.fields[a["name"]] = a.get("value", "")
         elif tag == "input" and a.get("type") == "radio":
             self.fields.setdefault(a["name"], "")
