@@ -36,10 +36,12 @@ if TYPE_CHECKING:
 
     from audit_core.adapters.dispatcher import Claimed, DispatchResult
     from audit_core.adapters.smtp_transport import Transport
+    from audit_core.domain.actions import ActionView
     from audit_core.domain.briefing_scope import Scope
     from audit_core.domain.moderation import Sheet
     from audit_core.domain.policy import BoardConfig
     from audit_core.domain.trail import TrailCheck
+    from audit_core.domain.year_report import YearReport
     from audit_core.services.briefings import IssuedBriefing
     from audit_core.services.chase import ChaseReport
     from audit_core.services.launch import LaunchResult
@@ -358,6 +360,30 @@ class App:
             result = change(uow)
         return result, self.dispatch()
 
+    def add_action(
+        self,
+        *,
+        lesson_id: int,
+        text: str,
+        measure: str,
+        owner: str | tuple[str, str, str],
+        due_on: dt.date | None = None,
+        actor: str | None = None,
+    ) -> tuple[ActionView, DispatchResult]:
+        """Make an action from a lesson and queue its owner's secure link in one
+        transaction, then send what is due."""
+        from audit_core.services import actions
+        from audit_core.services.action_links import send_link
+
+        def add_and_send(uow: UnitOfWork) -> ActionView:
+            added = actions.add(
+                uow, lesson_id=lesson_id, text=text, measure=measure, owner=owner, due_on=due_on
+            )
+            send_link(uow, added.id)
+            return actions.show(uow, added.id)
+
+        return self.change_then_send(add_and_send, actor=actor)
+
     def chase(self) -> tuple[ChaseReport, DispatchResult]:
         """Take the chase steps due now, then send what is due."""
         from audit_core.services.chase import sweep
@@ -423,6 +449,32 @@ class App:
             path.write_bytes(message.raw)
             written.append(path)
         return written
+
+    def year_report(
+        self, year: str, area_id: str | None, out: Path
+    ) -> tuple[YearReport, list[Path]]:
+        """The board year's report (the reading recorded) written to ``out`` as HTML and
+        PDF, each file whole or not at all; nothing is recorded if it cannot be rendered."""
+        from audit_core.adapters.report_render import YearReportRenderer
+        from audit_core.domain.year_report import out_stem
+        from audit_core.services.year_report import year_report
+
+        _writable_folder(out)
+        renderer = YearReportRenderer(self.config(), self.settings.config)
+        with self.unit_of_work() as uow:
+            report = year_report(uow, year, area_id)
+            rendered = renderer.render(report)
+        stem = out_stem(report.year, area_id)
+        try:
+            written = [
+                _write_whole(out / f"{stem}.html", rendered.html.encode()),
+                _write_whole(out / f"{stem}.pdf", rendered.pdf),
+            ]
+        except OSError as exc:
+            raise AuditRoundError(
+                f"The year's report could not be written to {out} ({exc.strerror or exc})."
+            ) from None
+        return report, written
 
     def issue_briefing(
         self, area_id: str, scope: Scope, out: Path, *, actor: str | None = None

@@ -21,13 +21,11 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from audit_core.adapters.smtp_sink import Sink
+    from audit_core.domain.workdays import Timeline
 
 OUT = Path("out")
-DEMO_NOW = "2026-03-02T09:00"  # planning happens the working day before launch
-LAUNCH_NOW = "2026-03-03T09:00"  # the planned launch date
-LAST_CHASE_NOW = "2026-04-10T17:00"  # after the fieldwork's last escalation
-AUDIT_DAY_NOW = "2026-04-16T10:00"  # the round's audit day
-ISSUE_NOW = "2026-05-13T10:00"  # the briefings are issued before they are due
+DEMO_NOW = "2026-04-13T09:00"  # planning happens the working day before launch
+LAUNCH_NOW = "2026-04-14T09:00"  # the planned launch date
 PERIOD = "2026-H1"
 console = Console()
 
@@ -43,15 +41,27 @@ def run(title: str, args: Sequence[str]) -> None:
         raise DemoStopped(f"'auditround {' '.join(args)}' failed (exit code {code}).")
 
 
+def timeline() -> Timeline:
+    """The round's dates, from its launch date and the board's cadence."""
+    from audit_core.adapters.config import load_config
+    from audit_core.domain.workdays import round_timeline
+
+    cadence = load_config(Path(os.environ["AUDITROUND_CONFIG"])).cadence
+    return round_timeline(dt.date.fromisoformat(LAUNCH_NOW[:10]), cadence)
+
+
 def chase_days() -> list[dt.date]:
     """The working days on which the cadence has something to send for this round."""
     from audit_core.adapters.config import load_config
     from audit_core.domain.chasing import chase_steps
-    from audit_core.domain.workdays import round_timeline
 
     cadence = load_config(Path(os.environ["AUDITROUND_CONFIG"])).cadence
-    due_on = round_timeline(dt.date.fromisoformat(LAUNCH_NOW[:10]), cadence).due_on
-    return [step.on for step in chase_steps(due_on, cadence)]
+    return [step.on for step in chase_steps(timeline().due_on, cadence)]
+
+
+def at(day: dt.date, time: str) -> str:
+    """``--now`` for a time of a day."""
+    return f"{day.isoformat()}T{time}"
 
 
 # What the simulated auditors do before each chase day's 08:00 run, by the day's place
@@ -97,27 +107,29 @@ def audit_day_and_briefings() -> None:
     by a second person and issued: the files under out/, the email through the outbox."""
     from examples.audit_day import fill_in
 
+    dates = timeline()
+    audit_day, issue_day = at(dates.audit_day_on, "10:00"), at(dates.briefing_due_on, "10:00")
     sheet = OUT / f"audit-day-{PERIOD}.yaml"
     run(
         "Before the audit day: the sheet to fill in, from the returns",
-        ["--now", AUDIT_DAY_NOW, "round", "moderate", PERIOD, str(sheet), "--start"],
+        ["--now", audit_day, "round", "moderate", PERIOD, str(sheet), "--start"],
     )
     fill_in(sheet)
     console.print(f"[dim]The meeting fills in {sheet}: grades, key findings, summaries.[/]")
     run(
         "The audit day recorded: the round moves to its briefing",
-        ["--now", AUDIT_DAY_NOW, "round", "moderate", PERIOD, str(sheet)],
+        ["--now", audit_day, "round", "moderate", PERIOD, str(sheet)],
     )
     for area in ("hackney", "city"):
         scope = ["--area", area, "--round", PERIOD]
-        run(f"The {area} briefing drafted", ["--now", ISSUE_NOW, "briefing", "draft", *scope])
+        run(f"The {area} briefing drafted", ["--now", issue_day, "briefing", "draft", *scope])
         run(
             f"The {area} briefing approved by a second person",
-            ["--now", ISSUE_NOW, "--as", "demo:quality-lead", "briefing", "approve", *scope],
+            ["--now", issue_day, "--as", "demo:quality-lead", "briefing", "approve", *scope],
         )
         run(
             f"The {area} briefing issued",
-            ["--now", ISSUE_NOW, "briefing", "issue", *scope, "--out", str(OUT)],
+            ["--now", issue_day, "briefing", "issue", *scope, "--out", str(OUT)],
         )
 
 
@@ -170,14 +182,17 @@ def main() -> int:
             rehearse_fieldwork(sink)
             run(
                 "After the last escalation: the returns close and the round moves to moderation",
-                ["--now", LAST_CHASE_NOW, "round", "lock", PERIOD],
+                ["--now", at(chase_days()[-1], "17:00"), "round", "lock", PERIOD],
             )
             run(
                 "The returns collated for the audit day",
-                ["--now", LAST_CHASE_NOW, "round", "collate", PERIOD],
+                ["--now", at(chase_days()[-1], "17:00"), "round", "collate", PERIOD],
             )
             audit_day_and_briefings()
-            run("Every round at a glance", ["--now", ISSUE_NOW, "round", "list"])
+            run(
+                "Every round at a glance",
+                ["--now", at(timeline().briefing_due_on, "17:00"), "round", "list"],
+            )
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1

@@ -23,13 +23,15 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import jinja2
+import pydyf
 import pygal
 import weasyprint
 from markupsafe import Markup, escape
 from pygal.style import Style
 
 from audit_core.adapters.templates import TEMPLATES
-from audit_core.domain.briefing import LAYOUTS, BriefingContent, RoundPart
+from audit_core.domain.briefing import LAYOUTS, ActionProgress, BriefingContent, RoundPart
+from audit_core.domain.carry_over import status_counts
 from audit_core.domain.errors import AuditRoundError, ConfigError, Problem
 from audit_core.domain.policy import BoardConfig
 from audit_core.services.ports import RenderedBriefing
@@ -123,17 +125,38 @@ def pdf_of(html: str, base: Path) -> bytes:
     """The PDF of ``html``: tagged, with no date in its metadata, nothing fetched."""
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
     document = weasyprint.HTML(string=html, base_url=str(base), url_fetcher=fetcher)
-    return document.write_pdf(pdf_tags=True) or b""
+    return document.write_pdf(pdf_tags=True, finisher=steady_header_ids) or b""
+
+
+def steady_header_ids(_document: object, pdf: pydyf.PDF) -> None:
+    """WeasyPrint names each table header of the tagged PDF (and the cells' references to
+    it) by where it sat in memory; numbered in order instead, the same page gives the same
+    bytes (the earlier actions' table of a briefing, the tables of the year's report)."""
+    numbers: dict[str, pydyf.String] = {}
+
+    def steady(value: pydyf.String) -> pydyf.String:
+        return numbers.setdefault(str(value.string), pydyf.String(f"th{len(numbers) + 1}"))
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pydyf.Dictionary):
+            continue
+        if isinstance(obj.get("ID"), pydyf.String):
+            obj["ID"] = steady(obj["ID"])
+        cell = obj.get("A")
+        if isinstance(cell, pydyf.Dictionary) and isinstance(cell.get("Headers"), pydyf.Array):
+            cell["Headers"] = pydyf.Array(steady(h) for h in cell["Headers"])
 
 
 # --- the templates' environment ------------------------------------------------------------
 
 
 @functools.cache
-def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
-    """Autoescape for ``.html.j2`` (the stylesheet it includes is not HTML), StrictUndefined."""
+def environment(template_dir: Path = TEMPLATE_DIR, *more: Path) -> jinja2.Environment:
+    """Autoescape for ``.html.j2`` (the stylesheet it includes is not HTML), StrictUndefined.
+    Templates are looked for in ``template_dir``, then in ``more`` (another document, such
+    as the year's report, builds on the briefing's page and parts)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.FileSystemLoader([str(template_dir), *map(str, more)]),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2",), default_for_string=False, default=False
         ),
@@ -144,6 +167,7 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
     env.filters["key_phrase"] = key_phrase
     env.filters["css_string"] = css_string
     env.filters["cases"] = cases_phrase
+    env.filters["actions_summary"] = actions_summary
     return env
 
 
@@ -168,6 +192,15 @@ def css_string(value: str) -> Markup:
 
 def cases_phrase(count: int) -> str:
     return "1 case" if count == 1 else f"{count} cases"
+
+
+def actions_summary(actions: Sequence[ActionProgress]) -> str:
+    """'2 done, 1 in progress, 1 open (1 overdue)': the earlier actions in a line."""
+    counted = ", ".join(
+        f"{n} {status.replace('_', ' ')}" for status, n in status_counts(actions).items()
+    )
+    overdue = sum(1 for a in actions if a.rag == "red")
+    return counted + (f" ({overdue} overdue)" if overdue else "")
 
 
 # --- the chart of the agreed grades --------------------------------------------------------
@@ -197,9 +230,9 @@ def grade_chart(rounds: Sequence[RoundPart], colour: str, *, bar: int = 24) -> C
     labels = list(dict.fromkeys(g.label for part in rounds for g in part.grades))
     counts = [{g.label: g.count for g in part.grades} for part in rounds]
     top = max(max(c.values(), default=0) for c in counts)
-    colours = _shades(colour, len(rounds))
+    colours = shades(colour, len(rounds))
     chart = pygal.HorizontalBar(
-        style=_style(colours),
+        style=chart_style(colours),
         width=300,
         height=30 + bar * len(labels) * len(rounds),
         explicit_size=True,
@@ -218,7 +251,7 @@ def grade_chart(rounds: Sequence[RoundPart], colour: str, *, bar: int = 24) -> C
         spacing=8,
     )
     chart.uuid = "grades"  # the id pygal's styles are scoped to (a random one by default)
-    chart.add_xml_filter(functools.partial(_printable, title=_chart_title(rounds)))
+    chart.add_xml_filter(functools.partial(printable_chart, title=_chart_title(rounds)))
     chart.x_labels = list(reversed(labels))  # pygal draws the first label at the bottom
     for part, count in zip(rounds, counts, strict=True):
         chart.add(part.heading, [count.get(label, 0) for label in reversed(labels)])
@@ -233,12 +266,14 @@ def _counted(part: RoundPart) -> str:
     return ", ".join(f"{g.count} {g.label}" for g in part.grades if g.count) or "no grade"
 
 
-def _shades(colour: str, series: int) -> list[str]:
+def shades(colour: str, series: int) -> list[str]:
+    """One colour a series: the board's colour, then lighter tints of it, in turn."""
     tints = [colour, _tint(colour, 0.5), _tint(colour, 0.75)]
     return [tints[i % len(tints)] for i in range(series)]
 
 
-def _style(colours: Sequence[str]) -> Style:
+def chart_style(colours: Sequence[str]) -> Style:
+    """pygal's style for the board's charts: these colours, plain type, no animation."""
     return Style(
         background="transparent",
         plot_background="transparent",
@@ -274,7 +309,7 @@ def _chart_title(rounds: Sequence[RoundPart]) -> str:
     )
 
 
-def _printable(root: ElementTree.Element, *, title: str) -> ElementTree.Element:
+def printable_chart(root: ElementTree.Element, *, title: str) -> ElementTree.Element:
     """pygal's drawing made fit for a briefing: no script, no comment (it is dated), the
     title a reader's software announces, and a role saying it is a picture."""
     for parent in list(root.iter()):

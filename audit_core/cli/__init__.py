@@ -69,6 +69,7 @@ def _global(
 
 def _register() -> None:
     from audit_core.cli import (
+        actions_cmd,
         audit_cmd,
         briefing_cmd,
         cases_cmd,
@@ -78,6 +79,7 @@ def _register() -> None:
         fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
         outbox_cmd,
         portal_cmd,
+        report_cmd,
         round_cmd,
         scheduler_cmd,
         users_cmd,
@@ -90,6 +92,8 @@ def _register() -> None:
     app.add_typer(outbox_cmd.app, name="outbox")
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(briefing_cmd.app, name="briefing")
+    app.add_typer(report_cmd.app, name="report")
+    app.add_typer(actions_cmd.app, name="actions")
     app.command("chase")(chase_cmd.chase)
     app.command("scheduler")(scheduler_cmd.scheduler)
     app.add_typer(users_cmd.app, name="users")

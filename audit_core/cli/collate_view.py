@@ -50,6 +50,7 @@ def print_collation(collation: Collation) -> None:
     ):
         if groups:
             console.print(_theme_table(title, groups, strength=strength))
+    _print_recurring(collation)
     _print_not_received(f)
     _print_concerns(f)
 
@@ -130,6 +131,18 @@ def _theme_table(title: str, groups: tuple[ThemeGroup, ...], *, strength: bool) 
             lines.append(f"{escape(e.case_ref)}, {escape(e.agency_name)}: {escape(said)}")
         table.add_row(escape(group.theme_name), str(group.count), "\n".join(lines))
     return table
+
+
+def _print_recurring(collation: Collation) -> None:
+    """Each area's lesson themes that were lessons of its previous round too."""
+    for r in collation.recurring:
+        if r.themes:
+            themes = ", ".join(escape(name) for _, name in r.themes)
+            console.print(
+                f"[bold]Well established findings[/] in {escape(r.area_name)}: {themes} "
+                f"(lessons of round {r.previous_round_id} too).",
+                highlight=False,
+            )
 
 
 def _print_not_received(f: Figures) -> None:

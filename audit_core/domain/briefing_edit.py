@@ -26,7 +26,15 @@ The shape (YAML)::
 
 Keys with a default may be left out: ``introduction``, ``lessons_note``, ``intro``,
 ``key_phrase`` (empty), ``prompts``, ``links`` (none), ``recurring`` (false),
-``strengths_by_theme`` (true).
+``strengths_by_theme`` (true), ``actions`` (none: content stored before the briefing
+reported on earlier actions reads as it was) and an action's ``progress`` (empty).
+
+The earlier rounds' actions (carry-over), after the rounds::
+
+    actions:
+      - {round_id: 2025-H2, theme_id: engaging-fathers, heading: .., text: ..,
+         agency: .., due_on: 14 November 2026, status: in_progress, rag: amber,
+         progress: ..}
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from audit_core.domain.briefing import (
+    ActionProgress,
     BriefingContent,
     CaseSummary,
     GradeCount,
@@ -48,6 +57,7 @@ from audit_core.domain.briefing import (
     StrengthGroup,
 )
 from audit_core.domain.errors import AuditRoundError, Problem, ProblemsError
+from audit_core.domain.models import ActionStatus
 from audit_core.domain.periods import parse_round_id
 from audit_core.domain.privacy import identifying_value
 
@@ -64,7 +74,10 @@ MAX_ITEMS = {  # how many of each a briefing may hold
     "prompts": 10,
     "links": 10,
     "grades": 20,
+    "actions": 60,
 }
+STATUSES = tuple(s.value for s in ActionStatus)
+RAGS = ("red", "amber", "green")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 _T = TypeVar("_T")
@@ -109,10 +122,12 @@ class _Reader:
         self.problems.append(Problem(self.source, path, reason))
 
     def content(self, data: Any) -> BriefingContent | None:
-        fields = self.fields(data, "", BriefingContent, optional={"introduction": ""})
+        optional = {"introduction": "", "actions": []}
+        fields = self.fields(data, "", BriefingContent, optional=optional)
         if fields is None:
             return None
         rounds = self.many(fields, "rounds", "", self.round_part)
+        actions = self.many(fields, "actions", "", self.action)
         return BriefingContent(
             board_name=self.text(fields, "board_name", ""),
             board_short_name=self.text(fields, "board_short_name", ""),
@@ -124,6 +139,7 @@ class _Reader:
             introduction=self.text(fields, "introduction", "", limit=PARAGRAPH, empty=True),
             process=self.text(fields, "process", "", limit=PARAGRAPH),
             rounds=rounds,
+            actions=actions,
         )
 
     def round_part(self, data: Any, path: str) -> RoundPart | None:
@@ -184,6 +200,29 @@ class _Reader:
             prompts=self.many(fields, "prompts", path, self.prompt),
             links=self.many(fields, "links", path, self.link),
             recurring=self.flag(fields, "recurring", path),
+        )
+
+    def action(self, data: Any, path: str) -> ActionProgress | None:
+        """An earlier round's action: a briefing names its owner's agency, never a person,
+        and no text that could identify a child (a date is its due date's business)."""
+        fields = self.fields(data, path, ActionProgress, optional={"progress": ""})
+        if fields is None:
+            return None
+        theme_id = self.text(fields, "theme_id", path, limit=64, empty=True)
+        if theme_id and not SLUG.match(theme_id):
+            self.problem(
+                _join(path, "theme_id"), "expected an id of lower-case letters, digits and hyphens"
+            )
+        return ActionProgress(
+            round_id=self.round_id(fields, path),
+            theme_id=theme_id,
+            heading=self.text(fields, "heading", path),
+            text=self.text(fields, "text", path, limit=PARAGRAPH, private=True, dates=False),
+            agency=self.text(fields, "agency", path, empty=True),
+            due_on=self.text(fields, "due_on", path),
+            status=self.choice(fields, "status", path, STATUSES),
+            rag=self.choice(fields, "rag", path, RAGS, empty=True),
+            progress=self.text(fields, "progress", path, empty=True, private=True, dates=False),
         )
 
     def prompt(self, data: Any, path: str) -> str | None:
@@ -261,16 +300,17 @@ class _Reader:
         limit: int = SHORT,
         empty: bool = False,
         private: bool = False,
+        dates: bool = True,
     ) -> str:
         if key not in fields:
             return ""  # a missing key is a problem already
         found = self.check_text(
-            fields[key], _join(path, key), limit=limit, empty=empty, private=private
+            fields[key], _join(path, key), limit=limit, empty=empty, private=private, dates=dates
         )
         return found or ""
 
     def check_text(
-        self, value: Any, path: str, *, limit: int, empty: bool, private: bool
+        self, value: Any, path: str, *, limit: int, empty: bool, private: bool, dates: bool = True
     ) -> str | None:
         if value is None and empty:
             return ""
@@ -282,13 +322,28 @@ class _Reader:
             self.problem(path, "is empty")
         elif len(text) > limit:
             self.problem(path, f"is {len(text)} characters long; at most {limit}")
-        elif private and (what := identifying_value(text)) is not None:
+        elif private and (what := identifying_value(text, dates=dates)) is not None:
             self.problem(
                 path,
                 f"holds what looks like {what}, which could identify a child: a briefing "
                 "names no child (the text is not repeated here)",
             )
         return text
+
+    def choice(
+        self,
+        fields: Mapping[str, Any],
+        key: str,
+        path: str,
+        allowed: tuple[str, ...],
+        *,
+        empty: bool = False,
+    ) -> str:
+        """One of ``allowed`` (or nothing, where ``empty``)."""
+        value = self.text(fields, key, path, limit=32, empty=empty)
+        if value and value not in allowed:
+            self.problem(_join(path, key), f"'{value}' is not one of: {', '.join(allowed)}")
+        return value
 
     def slug(self, fields: Mapping[str, Any], key: str, path: str) -> str:
         value = self.text(fields, key, path, limit=64)

@@ -31,11 +31,20 @@ class Recurring:
 def recurring_jobs(config: BoardConfig) -> list[Recurring]:
     """Every recurring job: the outbox every minute, launches every quarter of an hour (a
     round launches at its day's ``launch_time``), the chase at ``chase_time`` on weekdays
-    (the sweep does nothing on a bank holiday), the follow-up of actions on Mondays."""
+    (the sweep does nothing on a bank holiday), and the follow-up of actions half an hour
+    later on weekdays: its reminders fall on working days (a weekly run would take them
+    up to four days late), and it sends the action plan's digest only on its weekday."""
     chase_time = config.cadence.chase_time
     return [
         Recurring("dispatch-outbox", every_minutes=1, grace_hours=1),
         Recurring("launch-rounds", every_minutes=15, grace_hours=96),
         Recurring("chase-returns", at=chase_time, days="mon-fri", grace_hours=96),
-        Recurring("follow-up-actions", at=chase_time, days="mon", grace_hours=168),
+        Recurring("follow-up-actions", at=later(chase_time, 30), days="mon-fri", grace_hours=96),
     ]
+
+
+def later(at: str, minutes: int) -> str:
+    """The time of day ``minutes`` after ``at`` ("08:00" -> "08:30"), at most 23:59."""
+    hour, minute = (int(part) for part in at.split(":"))
+    total = min(hour * 60 + minute + minutes, 23 * 60 + 59)
+    return f"{total // 60:02d}:{total % 60:02d}"

@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audit_core.bootstrap import App, portal_templates
-from audit_core.portal import auth, dashboard, returns
+from audit_core.portal import action_page, auth, dashboard, returns
 from audit_core.portal.security import SecurityHeaders, Throttle
 from audit_core.portal.web import make_templates, not_found, page
 
@@ -25,6 +25,7 @@ def create_app(app: App | None = None) -> FastAPI:
     web.state.sign_in_throttle = Throttle(SIGN_IN_FAILURES)
     web.mount("/static", StaticFiles(directory=portal_templates() / "static"), name="static")
     web.include_router(returns.router)
+    web.include_router(action_page.router)
     web.include_router(auth.router)
     web.include_router(dashboard.router)
 

@@ -12,7 +12,10 @@ Pages (any signed-in user; a QA member sees them without the forms that change t
 - ``/dashboard/rounds/{round}/audit-day``: the audit day's record, read and (for a
   coordinator) recorded (:mod:`.dashboard_audit_day`);
 - ``/dashboard/briefings`` and ``/dashboard/briefings/{area}/{scope}``: the learning
-  briefings, and one briefing's editor (:mod:`.dashboard_briefings`).
+  briefings, and one briefing's editor (:mod:`.dashboard_briefings`);
+- ``/dashboard/actions``, ``/dashboard/actions/{id}`` and ``/dashboard/lessons``: the
+  action plan, one action and its changes, and the lessons actions are made from
+  (:mod:`.dashboard_action_plan`, :mod:`.dashboard_action_page`).
 
 The actions (reassign, extend, reopen, send a new link) are POSTs for coordinators
 only, each checked against the session's CSRF token (:mod:`.dashboard_actions`).
@@ -24,6 +27,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from audit_core.portal.auth import SignedIn, signed_in
+from audit_core.portal.dashboard_action_page import router as one_action
+from audit_core.portal.dashboard_action_plan import router as action_plan
 from audit_core.portal.dashboard_actions import router as actions
 from audit_core.portal.dashboard_audit_day import router as audit_day
 from audit_core.portal.dashboard_briefings import router as briefings
@@ -64,3 +69,5 @@ router.include_router(actions)
 router.include_router(exports)
 router.include_router(audit_day)
 router.include_router(briefings)
+router.include_router(action_plan)
+router.include_router(one_action)

@@ -67,4 +67,17 @@ def launch_rounds() -> None:
 
 
 def follow_up_actions() -> None:
-    _run("follow-up-actions", lambda app: "no actions are tracked yet")
+    _run("follow-up-actions", _follow_up)
+
+
+def _follow_up(app: App) -> str:
+    from audit_core.services.action_follow_up import follow_up
+
+    report, sent = app.change_then_send(follow_up)
+    if report.not_working:
+        return f"{report.today} is {report.not_working}: no action followed up"
+    digest = ", the weekly digest" if report.digest_sent else ""
+    return (
+        f"{len(report.reminders)} reminder(s), {len(report.escalations)} escalation(s)"
+        f"{digest}; sent {sent.sent}, failed {sent.failed}"
+    )

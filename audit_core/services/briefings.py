@@ -26,6 +26,7 @@ Every change is recorded in the audit trail, with counts and never the content's
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ from audit_core.domain.models import (
 from audit_core.domain.periods import describe_period, period_of
 from audit_core.domain.workdays import local_date
 from audit_core.services import emails, outbox
+from audit_core.services.carry_over import earlier_actions
 from audit_core.services.ports import BriefingRenderer, FileAttachment, Letter, RenderedBriefing
 from audit_core.services.queries import get_round
 from audit_core.services.unit_of_work import UnitOfWork
@@ -222,7 +224,8 @@ def _not_ready(audit_round: AuditRound) -> str:
 
 
 def draft(uow: UnitOfWork, area_id: str, scope: Scope) -> BriefingVersion:
-    """A new draft version of the area's briefing, built from the audit day's record."""
+    """A new draft version of the area's briefing, built from the audit day's record, with
+    the progress of the area's earlier actions (:mod:`audit_core.services.carry_over`)."""
     found = rounds_in_scope(uow, area_id, scope)
     round_ids = [r.id for r in found]
     records = [_round_record(uow, r, area_id) for r in found]
@@ -233,12 +236,13 @@ def draft(uow: UnitOfWork, area_id: str, scope: Scope) -> BriefingVersion:
         period=period_label(scope, round_ids),
         rounds=records,
     )
+    content = dataclasses.replace(content, actions=earlier_actions(uow, area_id, found, scope.key))
     try:
         from_data(to_data(content), f"the audit day's record ({', '.join(round_ids)})")
     except BriefingFileError as exc:
         headline = (
-            "The briefing was not drafted: the audit day's record holds text a briefing "
-            "cannot print; correct it there"
+            "The briefing was not drafted: the audit day's record (or an earlier round's "
+            "action) holds text a briefing cannot print; correct it there"
         )
         raise BriefingFileError(exc.problems, headline) from None
     return _new_version(uow, area_id, scope.key, round_ids, content, "drafted", "")

@@ -32,9 +32,11 @@ from audit_core.domain.models import (
     RoundCase,
     RoundStatus,
 )
+from audit_core.domain.recurrence import Recurring, named, recurring_from
 from audit_core.domain.returns import ReturnForm, from_stored
 from audit_core.domain.workdays import zone
 from audit_core.services.queries import area_names, get_round, shown_states
+from audit_core.services.recurrence import previous_lessons
 from audit_core.services.unit_of_work import UnitOfWork
 
 BUSINESS_UNIT_ONLY = (
@@ -55,6 +57,9 @@ class Collation:
     scale_name: str
     collated_at: dt.datetime  # in the board's zone
     figures: Figures
+    # each area's lesson themes (of the returns) that were lessons going forward in the
+    # area's previous round: well established findings, for the audit day to weigh
+    recurring: tuple[Recurring, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         f = self.figures
@@ -74,6 +79,7 @@ class Collation:
             "cases": [c.to_json() for c in f.cases],
             "strengths_by_theme": [t.to_json(strength=True) for t in f.strengths],
             "lessons_by_theme": [t.to_json(strength=False) for t in f.lessons],
+            "recurring_lessons": [r.to_json() for r in self.recurring],
             "not_received": [n.to_json() for n in f.not_received],
             "immediate_concerns": {
                 "business_unit_only": True,
@@ -111,7 +117,27 @@ def collate(uow: UnitOfWork, round_id: str) -> Collation:
         scale_name=config.scale.name,
         collated_at=uow.now.astimezone(zone(uow.timezone)),
         figures=figures,
+        recurring=_recurring(uow, audit_round, figures),
     )
+
+
+def _recurring(uow: UnitOfWork, audit_round: AuditRound, figures: Figures) -> tuple[Recurring, ...]:
+    """For each area of the round that had a round before it: the themes of the returns'
+    lessons there that were lessons going forward in that round too."""
+    names = {t.id: t.name for t in uow.config.themes}
+    areas = {c.area_id: c.area_name for c in figures.cases}
+    made = []
+    for area_id, before in previous_lessons(uow.session, audit_round).items():
+        now = {g.theme_id for g in figures.lessons for e in g.entries if e.area_id == area_id}
+        themes = named(recurring_from(before.themes, now), names)
+        made.append(Recurring(area_id, areas.get(area_id, area_id), before.round_id, themes))
+    return tuple(made)
+
+
+def round_audits(uow: UnitOfWork, audit_round: AuditRound) -> tuple[list[CaseKey], list[Audit]]:
+    """The round's cases and every audit of them with its return, as collation reads them
+    (for the year's report, which works its figures out the same way); nothing recorded."""
+    return _audits(uow, audit_round, _round_cases(uow, audit_round))
 
 
 def _round_cases(uow: UnitOfWork, audit_round: AuditRound) -> list[RoundCase]:

@@ -31,7 +31,7 @@ def test_each_scheduled_job_is_a_deployment_with_the_same_schedule(
     chase = made["chase-returns"].schedules[0].schedule
     assert (chase.cron, chase.timezone) == ("0 8 * * mon-fri", "Europe/London")
     follow_up = made["follow-up-actions"].schedules[0].schedule
-    assert (follow_up.cron, follow_up.timezone) == ("0 8 * * mon", "Europe/London")
+    assert (follow_up.cron, follow_up.timezone) == ("30 8 * * mon-fri", "Europe/London")
     every_minute = made["dispatch-outbox"].schedules[0].schedule
     assert every_minute.interval == dt.timedelta(minutes=1)
     assert made["launch-rounds"].schedules[0].schedule.interval == dt.timedelta(minutes=15)

@@ -123,8 +123,8 @@ def test_after_a_three_day_outage_each_job_runs_once_and_nothing_is_sent_twice(
     # off from Monday 09:01 to Thursday 10:00: each job once, not once per missed time
     back = run_at(dt.datetime(2026, 3, 5, 10, 0, tzinfo=LONDON))
     assert back == Counter(
-        {"launch-rounds": 1, "dispatch-outbox": 1, "chase-returns": 1}
-    )  # (follow-up is on Mondays)
+        {"launch-rounds": 1, "dispatch-outbox": 1, "chase-returns": 1, "follow-up-actions": 1}
+    )  # the follow-up of actions runs every working day too
     again = run_at(dt.datetime(2026, 3, 5, 10, 1, 5, tzinfo=LONDON))
     assert again == Counter({"dispatch-outbox": 1})
     ids = [m.message_id for m in smtp_env.messages]
@@ -158,7 +158,9 @@ def test_across_a_clock_change_each_job_runs_once_at_its_local_hour(
     offsets = {t.astimezone(LONDON).utcoffset() for t in chase}
     assert len(offsets) == 2  # the same local hour on both sides of the change
     follow_up = fire_times(specs["follow-up-actions"].trigger, start, end)
-    assert [t.astimezone(LONDON).strftime("%a %H:%M") for t in follow_up] == ["Mon 08:00"] * 2
+    assert [t.astimezone(LONDON).strftime("%a %H:%M") for t in follow_up] == [
+        f"{day} 08:30" for day in ("Mon", "Tue", "Wed", "Thu", "Fri") * 2
+    ]
     # the launches every quarter of an hour of real time, through the night of the change
     quarters = fire_times(specs["launch-rounds"].trigger, start, end)
     assert {b - a for a, b in itertools.pairwise(quarters)} == {dt.timedelta(minutes=15)}
