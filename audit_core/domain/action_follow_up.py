@@ -33,6 +33,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from audit_core.domain import step_rows as rows
 from audit_core.domain.models import ActionStatus
 from audit_core.domain.policy import ActionFollowUp
 from audit_core.domain.workdays import add_working_days, is_working_day
@@ -72,32 +73,13 @@ def follow_up_steps(due_on: dt.date, policy: ActionFollowUp) -> tuple[Step, ...]
     ]
     steps.append(Step("overdue", add_working_days(due_on, policy.overdue_after), "owner"))
     steps.append(Step("escalation", add_working_days(due_on, policy.escalate_after), "agency_lead"))
-    # Two steps on one day: the later one in the row is the one that is true.
-    by_day: dict[dt.date, Step] = {}
-    for step in steps:
-        by_day[step.on] = step
-    return tuple(sorted(by_day.values(), key=lambda s: s.on))
+    return rows.one_a_day(steps)  # of two steps on one day, the later one is true
 
 
 def true_step(due_on: dt.date, policy: ActionFollowUp, today: dt.date) -> Step | None:
     """The step that is true today for an action not yet done: the newest one whose day has
     come (the next one's has not, or it would be the true one). None on days off."""
-    if not is_working_day(today):
-        return None
-    current = None
-    for step in follow_up_steps(due_on, policy):
-        if step.on > today:
-            break
-        current = step
-    return current
-
-
-def _done(
-    steps: tuple[Step, ...], taken: frozenset[str] | set[str], set_on: dt.date | None
-) -> set[str]:
-    """The steps taken, and those whose day had come when the action was set."""
-    covered = {s.name for s in steps if set_on is not None and s.on <= set_on}
-    return covered | set(taken)
+    return rows.true_step(follow_up_steps(due_on, policy), today)
 
 
 def due_step(
@@ -113,10 +95,7 @@ def due_step(
     dropped, the step was taken already, or its day had come by the day it was set."""
     if status in _CLOSED:
         return None
-    step = true_step(due_on, policy, today)
-    if step is None or step.name in _done(follow_up_steps(due_on, policy), taken, set_on):
-        return None
-    return step
+    return rows.due_step(follow_up_steps(due_on, policy), today, taken, set_on)
 
 
 def next_follow_up_on(
@@ -133,19 +112,7 @@ def next_follow_up_on(
     action's ``chase_on``)."""
     if status in _CLOSED:
         return None
-    steps = follow_up_steps(due_on, policy)
-    done = _done(steps, taken, set_on)
-    earliest = add_working_days(after, 1)
-    for index, step in enumerate(steps):
-        if step.name in done:
-            continue
-        ends = steps[index + 1].on if index + 1 < len(steps) else None
-        start = max(step.on, earliest)
-        if not is_working_day(start):
-            start = add_working_days(start, 1)
-        if ends is None or start < ends:
-            return start
-    return None
+    return rows.next_due_on(follow_up_steps(due_on, policy), after, taken, set_on)
 
 
 def digest_day(today: dt.date, weekday: str) -> dt.date | None:

@@ -31,6 +31,7 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from audit_core.domain import step_rows as rows
 from audit_core.domain.policy import Cadence
 from audit_core.domain.workdays import add_working_days, is_working_day, working_days_between
 
@@ -64,34 +65,14 @@ def chase_steps(due_on: dt.date, cadence: Cadence) -> tuple[Step, ...]:
         Step(f"escalation-{e.level}", add_working_days(due_on, e.after_due), e.to, level=e.level)
         for e in sorted(cadence.escalations, key=lambda e: (e.after_due, e.level))
     ]
-    # Two steps on one day (an escalation one working day late): the later one in the row
-    # is the one that is true, so keep the last of each day.
-    by_day: dict[dt.date, Step] = {}
-    for step in steps:
-        by_day[step.on] = step
-    return tuple(sorted(by_day.values(), key=lambda s: s.on))
+    # Two steps on one day (an escalation one working day late): the later one is true.
+    return rows.one_a_day(steps)
 
 
 def true_step(due_on: dt.date, cadence: Cadence, today: dt.date) -> Step | None:
     """The step that is true today for a return still outstanding, if any: the newest one
     whose day has come, unless the next one's day has come too. None on days off."""
-    if not is_working_day(today):
-        return None
-    current = None
-    for step in chase_steps(due_on, cadence):
-        if step.on > today:
-            break
-        current = step
-    return current
-
-
-def _done(
-    steps: tuple[Step, ...], taken: frozenset[str] | set[str], issued_on: dt.date | None
-) -> set[str]:
-    """The steps taken, and those whose day had come when the task was issued: the task
-    email itself gave the deadline, so a reminder the day after it would say nothing new."""
-    covered = {s.name for s in steps if issued_on is not None and s.on <= issued_on}
-    return covered | set(taken)
+    return rows.true_step(chase_steps(due_on, cadence), today)
 
 
 def due_step(
@@ -102,11 +83,8 @@ def due_step(
     issued_on: dt.date | None = None,
 ) -> Step | None:
     """The step to take today, or None: the true step, unless it was taken already or its
-    day had come by the day the task was issued."""
-    step = true_step(due_on, cadence, today)
-    if step is None or step.name in _done(chase_steps(due_on, cadence), taken, issued_on):
-        return None
-    return step
+    day had come by the day the task was issued (the task email gave the deadline)."""
+    return rows.due_step(chase_steps(due_on, cadence), today, taken, issued_on)
 
 
 def next_chase_on(
@@ -119,19 +97,7 @@ def next_chase_on(
     """The first working day after ``after`` on which a step not yet done becomes due;
     None when every step has been done or has lapsed. Lets a sweep look only at the
     returns with something to do (an index on this date)."""
-    steps = chase_steps(due_on, cadence)
-    done = _done(steps, taken, issued_on)
-    earliest = add_working_days(after, 1)
-    for index, step in enumerate(steps):
-        if step.name in done:
-            continue
-        ends = steps[index + 1].on if index + 1 < len(steps) else None
-        start = max(step.on, earliest)
-        if not is_working_day(start):
-            start = add_working_days(start, 1)
-        if ends is None or start < ends:
-            return start
-    return None
+    return rows.next_due_on(chase_steps(due_on, cadence), after, taken, issued_on)
 
 
 def working_days_late(due_on: dt.date, today: dt.date) -> int:

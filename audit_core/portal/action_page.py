@@ -21,39 +21,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from audit_core.portal.returns import FAILED_LINKS
-from audit_core.portal.web import application, not_found, page
+from audit_core.portal.web import (
+    application,
+    link_throttled,
+    page,
+    too_many_links,
+    unknown_link,
+)
 from audit_core.services import action_links
 from audit_core.services.action_links import OwnerView, Progress
 
 router = APIRouter()
 LINK = "portal:link"  # until the link names its action (services.action_links)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _throttled(request: Request) -> bool:
-    return bool(request.app.state.token_throttle.blocked(FAILED_LINKS, _client(request)))
-
-
-def _unknown(request: Request) -> HTMLResponse:
-    request.app.state.token_throttle.failed(FAILED_LINKS, _client(request))
-    return not_found(request)
-
-
-def _too_many(request: Request) -> HTMLResponse:
-    return page(
-        request,
-        "error.html.j2",
-        {
-            "title": "Too many attempts",
-            "detail": "Too many links were tried from here that open nothing. Wait a "
-            "minute, then use the link in your email.",
-        },
-        status_code=429,
-    )
 
 
 def _page(
@@ -86,19 +65,19 @@ def _page(
 
 @router.get("/action/{token}", response_class=HTMLResponse)
 def show(request: Request, token: str, recorded: str | None = None) -> Response:
-    if _throttled(request):
-        return _too_many(request)
+    if link_throttled(request):
+        return too_many_links(request)
     with application(request).unit_of_work(actor=LINK) as uow:
         view = action_links.open_action(uow, token)
     if view is None:
-        return _unknown(request)
+        return unknown_link(request)
     return _page(request, token, view, recorded=recorded == "1")
 
 
 @router.post("/action/{token}", response_class=HTMLResponse)
 async def record(request: Request, token: str) -> Response:
-    if _throttled(request):
-        return _too_many(request)
+    if link_throttled(request):
+        return too_many_links(request)
     form = await request.form()  # the body is read here; the rest off the event loop
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     return await run_in_threadpool(_record, request, token, fields)
@@ -108,7 +87,7 @@ def _record(request: Request, token: str, fields: dict[str, str]) -> Response:
     with application(request).unit_of_work(actor=LINK) as uow:
         progress = action_links.record_progress(uow, token, fields)
     if progress is None:
-        return _unknown(request)
+        return unknown_link(request)
     if progress.recorded:
         return RedirectResponse(f"/action/{token}?recorded=1", status_code=303)
     return _page(request, token, progress.view, progress)

@@ -92,6 +92,15 @@ def check_csrf(user: SignedIn, token: str) -> None:
         raise HTTPException(status_code=403, detail="The form has expired: open the page again.")
 
 
+async def checked_form(request: Request, user: SignedIn, most_fields: int = 1000) -> dict[str, str]:
+    """A dashboard form's text fields, once its CSRF token is checked (at most
+    ``most_fields`` fields: a form beyond that is refused)."""
+    form = await request.form(max_fields=most_fields)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    check_csrf(user, fields.get("csrf_token", ""))
+    return fields
+
+
 def current_user(request: Request) -> SignedIn | None:
     """The live session's user, or None (looked up once per request)."""
     if CACHED in request.scope:

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from audit_core.domain.actions import STATUSES, ActionView, default_due, status_label
 from audit_core.domain.errors import AuditRoundError, ProblemsError
 from audit_core.domain.models import ACTION_STEPS, ActionStatus
-from audit_core.portal.auth import SignedIn, check_csrf, coordinator, signed_in
+from audit_core.portal.auth import SignedIn, checked_form, coordinator, signed_in
 from audit_core.portal.dashboard_action_plan import PLAN_PATH, Pointer, action_url, context
 from audit_core.portal.dashboard_pages import audit_number
 from audit_core.portal.web import application, not_found, page
@@ -146,11 +146,7 @@ def _update_statuses(status: str) -> list[tuple[str, str]]:
 
 
 async def _fields(request: Request, user: SignedIn) -> dict[str, str]:
-    """The form's text fields, once its CSRF token is checked."""
-    form = await request.form(max_fields=MOST_FIELDS)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    check_csrf(user, fields.get("csrf_token", ""))
-    return fields
+    return await checked_form(request, user, MOST_FIELDS)
 
 
 def _reason(text: str) -> str:

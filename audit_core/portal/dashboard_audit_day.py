@@ -39,7 +39,7 @@ from audit_core.domain.moderation import (
     still_missing,
 )
 from audit_core.domain.policy import BoardConfig
-from audit_core.portal.auth import SignedIn, check_csrf, coordinator, signed_in
+from audit_core.portal.auth import SignedIn, checked_form, coordinator, signed_in
 from audit_core.portal.dashboard_pages import day
 from audit_core.portal.web import application, not_found, page
 from audit_core.services.moderation import AuditDayResult, record_audit_day, start_sheet
@@ -366,9 +366,7 @@ def audit_day(request: Request, round_id: str, user: SignedIn = Depends(signed_i
 async def record(
     request: Request, round_id: str, user: SignedIn = Depends(coordinator)
 ) -> HTMLResponse:
-    form = await request.form(max_fields=MOST_FIELDS)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    check_csrf(user, fields.get("csrf_token", ""))
+    fields = await checked_form(request, user, MOST_FIELDS)
     return await run_in_threadpool(_record, request, user, round_id, fields)
 
 

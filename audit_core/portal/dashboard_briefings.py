@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from audit_core.domain.briefing_edit import from_data, to_data
 from audit_core.domain.briefing_scope import Scope, scope_from_key
 from audit_core.domain.errors import AuditRoundError, NotFound, ProblemsError
-from audit_core.portal.auth import SignedIn, check_csrf, coordinator, signed_in
+from audit_core.portal.auth import SignedIn, checked_form, coordinator, signed_in
 from audit_core.portal.dashboard_audit_day import field_id
 from audit_core.portal.dashboard_pages import day
 from audit_core.portal.web import application, not_found, page
@@ -180,9 +180,7 @@ def briefing(
 async def save(
     request: Request, area_id: str, scope: str, user: SignedIn = Depends(coordinator)
 ) -> Response:
-    form = await request.form(max_fields=MOST_FIELDS)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    check_csrf(user, fields.get("csrf_token", ""))
+    fields = await checked_form(request, user, MOST_FIELDS)
     return await run_in_threadpool(_save, request, user, area_id, scope, fields)
 
 
@@ -221,9 +219,7 @@ def _save(
 async def approve(
     request: Request, area_id: str, scope: str, user: SignedIn = Depends(coordinator)
 ) -> Response:
-    form = await request.form()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    check_csrf(user, fields.get("csrf_token", ""))
+    fields = await checked_form(request, user)
     return await run_in_threadpool(_approve, request, user, area_id, scope, fields)
 
 

@@ -23,41 +23,20 @@ from starlette.datastructures import FormData
 from audit_core.bootstrap import App
 from audit_core.domain.errors import AuditRoundError
 from audit_core.domain.returns import ENTRIES
-from audit_core.portal.web import application, not_found, page
+from audit_core.portal.web import (
+    application,
+    link_throttled,
+    page,
+    too_many_links,
+    unknown_link,
+)
 from audit_core.services import returns
 from audit_core.services.returns import Outcome, TaskView
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-FAILED_LINKS = "return-token"
 LINK = "portal:link"  # until the link names its auditor (services.returns)
 DISPATCH_NOW = 20  # messages sent at once after a concern is raised
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _throttled(request: Request) -> bool:
-    return bool(request.app.state.token_throttle.blocked(FAILED_LINKS, _client(request)))
-
-
-def _unknown(request: Request) -> HTMLResponse:
-    request.app.state.token_throttle.failed(FAILED_LINKS, _client(request))
-    return not_found(request)
-
-
-def _too_many(request: Request) -> HTMLResponse:
-    return page(
-        request,
-        "error.html.j2",
-        {
-            "title": "Too many attempts",
-            "detail": "Too many links were tried from here that open nothing. Wait a "
-            "minute, then use the link in your email.",
-        },
-        status_code=429,
-    )
 
 
 def _fields(form: FormData) -> dict[str, str]:
@@ -84,11 +63,11 @@ def _form_page(
 
 def _opened(request: Request, token: str) -> TaskView | Response:
     """The task the link opens, or the answer for a client over its allowance or a bad link."""
-    if _throttled(request):
-        return _too_many(request)
+    if link_throttled(request):
+        return too_many_links(request)
     with application(request).unit_of_work(actor=LINK) as uow:
         view = returns.open_task(uow, token)
-    return _unknown(request) if view is None else view
+    return unknown_link(request) if view is None else view
 
 
 @router.get("/return/{token}", response_class=HTMLResponse)
@@ -111,8 +90,8 @@ def _send_now(app: App) -> None:
 
 @router.post("/return/{token}", response_class=HTMLResponse)
 async def take(request: Request, token: str, background: BackgroundTasks) -> Response:
-    if _throttled(request):
-        return _too_many(request)
+    if link_throttled(request):
+        return too_many_links(request)
     fields = _fields(await request.form())  # the body is read here; the rest off the loop
     return await run_in_threadpool(_take, request, token, fields, background)
 
@@ -124,7 +103,7 @@ def _take(
     with application(request).unit_of_work(mail=True, actor=LINK) as uow:
         outcome = (returns.submit if submitting else returns.save_draft)(uow, token, fields)
     if outcome is None:
-        return _unknown(request)
+        return unknown_link(request)
     if outcome.concern_alerted:
         background.add_task(_send_now, application(request))
     if outcome.submitted:
@@ -159,8 +138,8 @@ def _decline_page(
 
 @router.post("/return/{token}/decline", response_class=HTMLResponse)
 async def decline(request: Request, token: str) -> Response:
-    if _throttled(request):
-        return _too_many(request)
+    if link_throttled(request):
+        return too_many_links(request)
     reason = _fields(await request.form()).get("reason", "")
     return await run_in_threadpool(_decline, request, token, reason)
 
@@ -174,9 +153,9 @@ def _decline(request: Request, token: str, reason: str) -> Response:
         with app.unit_of_work(actor=LINK) as uow:
             view = returns.open_task(uow, token)
         if view is None:
-            return _unknown(request)
+            return unknown_link(request)
         message = "Say why you are declining." if not reason.strip() else str(error)
         return _decline_page(request, token, view, reason, message)
     if change is None:
-        return _unknown(request)
+        return unknown_link(request)
     return page(request, "return_declined.html.j2", {"title": "Audit declined"})

@@ -42,3 +42,36 @@ def page(
 def not_found(request: Request) -> HTMLResponse:
     """The one answer to a wrong, retired or expired link: no hint of which it was."""
     return page(request, "not_found.html.j2", {"title": "Page not found"}, status_code=404)
+
+
+# --- the secure links of the return form and the action page ------------------------------
+
+FAILED_LINKS = "return-token"  # one allowance of wrong links per client, for both pages
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def link_throttled(request: Request) -> bool:
+    """Whether this client has tried too many links that open nothing (answer 429)."""
+    return bool(request.app.state.token_throttle.blocked(FAILED_LINKS, _client(request)))
+
+
+def unknown_link(request: Request) -> HTMLResponse:
+    """The plain 404 for a link that opens nothing, counted against the client's allowance."""
+    request.app.state.token_throttle.failed(FAILED_LINKS, _client(request))
+    return not_found(request)
+
+
+def too_many_links(request: Request) -> HTMLResponse:
+    return page(
+        request,
+        "error.html.j2",
+        {
+            "title": "Too many attempts",
+            "detail": "Too many links were tried from here that open nothing. Wait a "
+            "minute, then use the link in your email.",
+        },
+        status_code=429,
+    )

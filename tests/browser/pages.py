@@ -10,8 +10,12 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 from audit_core.domain.policy import BoardConfig
+from audit_core.services import users
+from audit_core.services.unit_of_work import UnitOfWork
 
-from .harness import PHONE
+from .harness import PHONE, Portal
+
+COORDINATOR_PASSWORD = "a long pass phrase for the test"
 
 
 def field(page: Page, name: str) -> Locator:
@@ -96,3 +100,26 @@ def fits_phone(page: Page) -> None:
     finally:
         if before:
             page.set_viewport_size(before)
+
+
+def add_coordinator(portal: Portal, uow: UnitOfWork) -> None:
+    """Alice, a coordinator, who signs in with :data:`COORDINATOR_PASSWORD`."""
+    users.add_user(
+        uow,
+        portal.app.passwords(),
+        "alice",
+        name="Alice",
+        email="alice@chscp.example.org",
+        role="coordinator",
+        password=COORDINATOR_PASSWORD,
+    )
+
+
+def sign_in_to(page: Page, portal: Portal, target: str) -> None:
+    """Open ``target`` and sign in as Alice on the way, back to ``target``."""
+    page.goto(f"{portal.url}{target}")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(COORDINATOR_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.url == f"{portal.url}{target}"

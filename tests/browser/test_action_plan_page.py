@@ -18,17 +18,16 @@ import pytest
 from playwright.sync_api import Page, expect
 from support.collation import graded
 
-from audit_core.services import returns, users
+from audit_core.services import returns
 from audit_core.services.moderation import record_audit_day, start_sheet
 from audit_core.services.round_lock import start_moderation
 
 from .harness import Portal
-from .pages import fits_phone
+from .pages import add_coordinator, fits_phone, sign_in_to
 
 Shoot = Callable[[Page, str], list[Path]]
 Check = Callable[[Page], None]
 ROUND = "2026-H1"
-PASSWORD = "a long pass phrase for the test"
 LESSON = "The child's own words were not recorded."
 ANSWERS = {
     ("HK-204518", "Hackney Children and Families Service"): {
@@ -73,25 +72,8 @@ def at_briefing(portal: Portal) -> Iterator[Portal]:
             uow, ROUND, dataclasses.replace(sheet, cases=cases, findings=findings)
         )
         assert done.moved_to_briefing, done.missing
-        users.add_user(
-            uow,
-            portal.app.passwords(),
-            "alice",
-            name="Alice",
-            email="alice@chscp.example.org",
-            role="coordinator",
-            password=PASSWORD,
-        )
+        add_coordinator(portal, uow)
     yield portal
-
-
-def sign_in(page: Page, portal: Portal, target: str) -> None:
-    page.goto(f"{portal.url}{target}")
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert page.url == f"{portal.url}{target}"
 
 
 def looked_at(page: Page, name: str, shoot: Shoot, assert_accessible: Check) -> None:
@@ -103,7 +85,7 @@ def looked_at(page: Page, name: str, shoot: Shoot, assert_accessible: Check) -> 
 def test_a_coordinator_adds_an_action_from_a_lesson_and_finds_it_in_the_plan(
     at_briefing: Portal, page: Page, shoot: Shoot, assert_accessible: Check
 ) -> None:
-    sign_in(page, at_briefing, "/dashboard/lessons")
+    sign_in_to(page, at_briefing, "/dashboard/lessons")
     expect(page.get_by_role("heading", level=1)).to_have_text("Lessons to act on")
     lesson = page.locator("section.lesson", has_text=LESSON)
     expect(lesson).to_contain_text("No action yet.")

@@ -17,17 +17,16 @@ from playwright.sync_api import Page, expect
 from support.collation import graded
 
 from audit_core.domain.briefing_scope import rounds_scope
-from audit_core.services import briefings, returns, users
+from audit_core.services import briefings, returns
 from audit_core.services.moderation import record_audit_day, start_sheet
 from audit_core.services.round_lock import start_moderation
 
 from .harness import Portal
-from .pages import field, fits_phone
+from .pages import add_coordinator, field, fits_phone, sign_in_to
 
 Shoot = Callable[[Page, str], list[Path]]
 Check = Callable[[Page], None]
 ROUND = "2026-H1"
-PASSWORD = "a long pass phrase for the test"
 ANSWERS = {
     ("HK-204518", "Hackney Children and Families Service"): {
         "grade-recognition": "outstanding",
@@ -66,25 +65,8 @@ def moderating(portal: Portal) -> Iterator[Portal]:
         assert outcome is not None and outcome.submitted, outcome and outcome.problems
     with portal.app.unit_of_work(actor="cli:alice") as uow:
         start_moderation(uow, ROUND)
-        users.add_user(
-            uow,
-            portal.app.passwords(),
-            "alice",
-            name="Alice",
-            email="alice@chscp.example.org",
-            role="coordinator",
-            password=PASSWORD,
-        )
+        add_coordinator(portal, uow)
     yield portal
-
-
-def sign_in(page: Page, portal: Portal, target: str) -> None:
-    page.goto(f"{portal.url}{target}")
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-    assert page.url == f"{portal.url}{target}"
 
 
 def record(page: Page) -> None:
@@ -95,7 +77,7 @@ def record(page: Page) -> None:
 def test_a_coordinator_records_one_case_of_the_audit_day(
     moderating: Portal, page: Page, shoot: Shoot, assert_accessible: Check
 ) -> None:
-    sign_in(page, moderating, f"/dashboard/rounds/{ROUND}")
+    sign_in_to(page, moderating, f"/dashboard/rounds/{ROUND}")
     with page.expect_navigation():
         page.get_by_role("link", name="The audit day").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Round {ROUND}: audit day")
@@ -162,7 +144,7 @@ def test_the_briefing_editor_is_accessible_and_saves_a_version(
         findings = tuple(dataclasses.replace(f, forward=True) for f in sheet.findings)
         record_audit_day(uow, ROUND, dataclasses.replace(sheet, cases=cases, findings=findings))
         briefings.draft(uow, "hackney", rounds_scope([ROUND]))
-    sign_in(page, moderating, "/dashboard")
+    sign_in_to(page, moderating, "/dashboard")
     with page.expect_navigation():
         page.get_by_role("link", name="Briefings").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Learning briefings")
