@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from audit_core.adapters.smtp_sink import Received, Sink
+from audit_core.adapters.smtp_sink import Received
 from audit_core.bootstrap import App
 from audit_core.domain.policy import BoardConfig
 from audit_core.portal.server import make_server
@@ -78,6 +78,16 @@ LESSONS = (
     ("silent-child", "The quieter sibling's needs were not assessed on their own."),
     ("domestic-abuse-safety-planning", "The safety plan was not referred to in the child's plan."),
 )
+# A round of another focus finds some of the same lessons (the board's well established
+# findings) and some of its own.
+LESSONS_BY_FOCUS = {
+    "neglect-mental-health": (
+        ("engaging-fathers", "The father's part in the child's care was not explored."),
+        ("low-mood-and-neglect", "The parent's low mood was not linked to the home's neglect."),
+        ("thresholds", "Agencies disagreed on whether the threshold for a plan was met."),
+        ("silent-child", "The younger children were not spoken to on their own."),
+    ),
+}
 
 
 @dataclass
@@ -107,7 +117,7 @@ def tasks_in(messages: list[Received]) -> list[Task]:
         body = parsed.get_body(preferencelist=("plain",))
         text = str(body.get_content()) if body is not None else ""
         match = LINK.search(text)
-        case = re.search(r"[A-Z]{2}-\d{5}", str(parsed["Subject"]))
+        case = re.search(r"[A-Z]{2}-\d+", str(parsed["Subject"]))
         if match and case:
             found[match.group(1)] = Task(message.rcpt_tos[0], case.group(0), match.group(1))
     return list(found.values())
@@ -145,9 +155,10 @@ def portal(app: App) -> Iterator[str]:
 class Auditors:
     """The simulated auditors of one round, visiting the portal at ``base``."""
 
-    def __init__(self, config: BoardConfig, base: str, sink: Sink) -> None:
+    def __init__(self, config: BoardConfig, base: str, tasks: list[Task], focus: str) -> None:
         self.config, self.base = config, base
-        self.tasks = tasks_in(sink.messages)
+        self.tasks = tasks
+        self.lessons = LESSONS_BY_FOCUS.get(focus, LESSONS)
         self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
         self.done: dict[str, str] = {}  # token -> what happened
 
@@ -209,7 +220,7 @@ class Auditors:
             )
             fields[f"develop-{section.id}"] = "The plan did not say how progress would be measured."
         strength = STRENGTHS[spread % len(STRENGTHS)]
-        lesson = LESSONS[(spread // 7) % len(LESSONS)]
+        lesson = self.lessons[(spread // 7) % len(self.lessons)]
         fields |= {
             "strength-1-theme": strength[0],
             "strength-1-phrase": strength[1],
