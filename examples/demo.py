@@ -22,7 +22,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from examples.demo_cli import OUT, DemoStopped, at, console, run
+from examples.demo_cli import OUT, PREFECT_HOME, DemoStopped, at, console, run
 from examples.demo_round import DemoRound, rehearse_round
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ def prepare() -> None:
         shutil.rmtree(OUT)
     (OUT / "mail").mkdir(parents=True)
     os.environ["AUDITROUND_DATABASE_URL"] = f"sqlite:///{OUT / 'demo.db'}"
+    os.environ["PREFECT_HOME"] = str(PREFECT_HOME.resolve())  # the temporary server's runs
     os.environ.setdefault("AUDITROUND_CONFIG", "config")
     os.environ["AUDITROUND_NOW"] = at(ROUNDS[0].plan_on, "09:00")
     os.environ.setdefault("AUDITROUND_ACTOR", "demo:business-unit")
@@ -111,7 +112,10 @@ def done(received: int) -> None:
         f"The year report is {OUT / f'year-report-{YEAR}.pdf'} (and .html); the action plan "
         f"{OUT / f'action-plan-{YEAR}.xlsx'}.\n"
         f"The local mail server received {received} emails; each is saved under {OUT / 'mail'}/.\n"
-        f"The database of this rehearsal is {OUT / 'demo.db'}."
+        f"The database of this rehearsal is {OUT / 'demo.db'}.\n"
+        f"Every flow run, its logs and artifacts are kept in {PREFECT_HOME}/: to see them in the "
+        f"Prefect UI, run 'PREFECT_HOME={PREFECT_HOME} .venv/bin/prefect server start' and "
+        "open http://127.0.0.1:4200/runs."
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from examples.demo_cli import at, console, run
+from examples.demo_cli import at, console, run, run_flow
 from examples.demo_round import ZONE, DemoRound
 
 if TYPE_CHECKING:
@@ -218,7 +218,9 @@ def _steps(
 
 
 def _follow_up(when: str) -> None:
-    run(f"{_day(when)}: the follow-up of actions", ["--now", when, "actions", "follow-up"])
+    from flows.follow_up_actions import follow_up_actions
+
+    run_flow(f"{_day(when)}, 08:30: the follow-up of actions", follow_up_actions, now=when)
 
 
 def _drop(action_id: int, reason: str) -> Step:

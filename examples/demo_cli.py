@@ -1,14 +1,25 @@
-"""What every step of the rehearsal shares: the console, and running a command as typed."""
+"""What every step of the rehearsal shares: the console, running a command as typed, and
+running a step of the cycle as its Prefect flow.
+
+The flows run on Prefect's temporary server, which keeps its runs, logs and artifacts in
+``out/prefect/`` (``PREFECT_HOME``): ``PREFECT_HOME=out/prefect prefect server start``
+shows them in the Prefect UI afterwards.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+if TYPE_CHECKING:
+    from prefect import Flow
+
 OUT = Path("out")
+PREFECT_HOME = OUT / "prefect"
 console = Console()
 
 
@@ -25,6 +36,14 @@ def run(title: str, args: Sequence[str]) -> None:
     code = app(list(args), standalone_mode=False)
     if isinstance(code, int) and code != 0:
         raise DemoStopped(f"'auditround {' '.join(args)}' failed (exit code {code}).")
+
+
+def run_flow(title: str, flow: Flow[..., Any], **parameters: Any) -> Any:
+    """Run one step of the cycle as its Prefect flow, as a deployment would; its result."""
+    console.rule(f"[bold]{title}")
+    shown = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
+    console.print(f"[dim]Prefect flow {flow.name}({shown})[/]")
+    return flow(**parameters)
 
 
 def at(day: dt.date, time: str) -> str:

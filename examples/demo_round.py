@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from examples.demo_cli import OUT, at, console, run
+from examples.demo_cli import OUT, at, console, run, run_flow
 
 if TYPE_CHECKING:
     from audit_core.adapters.smtp_sink import Received, Sink
@@ -78,28 +78,41 @@ def rehearse_round(rnd: DemoRound, sink: Sink) -> None:
         "After the last escalation: the returns close and the round moves to moderation",
         ["--now", at(rnd.closes_on, "17:00"), "round", "lock", rnd.period],
     )
-    run(
+    from flows.collate_round import collate_round
+
+    run_flow(
         "The returns collated for the audit day",
-        ["--now", at(rnd.closes_on, "17:00"), "round", "collate", rnd.period],
+        collate_round,
+        round_id=rnd.period,
+        now=at(rnd.closes_on, "17:00"),
     )
     audit_day_and_briefings(rnd)
 
 
 def plan_and_launch(rnd: DemoRound) -> None:
-    areas = ",".join(AREAS)
-    planning = ["--now", at(rnd.plan_on, "09:00"), "round"]
-    choice = ["--focus", rnd.focus, "--areas", areas, "--seed", str(rnd.seed)]
-    run(
+    from flows.launch_round import launch_due_rounds
+    from flows.plan_round import plan_round_flow
+
+    run_flow(
         f"{rnd.period}: plan a {rnd.focus_name} round across Hackney and the City",
-        [*planning, "plan", "--period", rnd.period, *choice],
+        plan_round_flow,
+        period=rnd.period,
+        focus=rnd.focus,
+        areas=list(AREAS),
+        seed=rnd.seed,
+        now=at(rnd.plan_on, "09:00"),
     )
-    run("Review the plan before launch", [*planning, "show", rnd.period])
-    launching = ["--now", at(rnd.launch_on, "09:00")]
     run(
-        "Launch day: open the round and send the task emails through the outbox",
-        [*launching, "round", "launch", rnd.period],
+        "Review the plan before launch",
+        ["--now", at(rnd.plan_on, "09:30"), "round", "show", rnd.period],
     )
-    run("The outbox after dispatch", [*launching, "outbox", "status"])
+    launching = at(rnd.launch_on, "09:00")
+    run_flow(
+        "Launch day, 09:00: the round opens and the task emails go through the outbox",
+        launch_due_rounds,
+        now=launching,
+    )
+    run("The outbox after dispatch", ["--now", launching, "outbox", "status"])
 
 
 def rehearse_fieldwork(rnd: DemoRound, messages: list[Received]) -> None:
@@ -107,6 +120,7 @@ def rehearse_fieldwork(rnd: DemoRound, messages: list[Received]) -> None:
     each of its days; a second run the same afternoon shows that nothing goes twice."""
     from audit_core.bootstrap import App
     from examples.auditors import Auditors, Clock, portal, tasks_in
+    from flows.chase_returns import chase_returns
 
     days = rnd.chase_days
     clock = Clock(dt.datetime.combine(days[0], dt.time(7, 30), ZONE))
@@ -125,12 +139,15 @@ def rehearse_fieldwork(rnd: DemoRound, messages: list[Received]) -> None:
                     "Fieldwork: what the chase would send today",
                     ["--now", f"{day}T08:00", "chase", "--dry-run"],
                 )
-            run(f"Fieldwork, {day:%A %d %B}: the day's chase", ["--now", f"{day}T08:00", "chase"])
+            run_flow(
+                f"Fieldwork, {day:%A %d %B}: the day's chase", chase_returns, now=at(day, "08:00")
+            )
         auditors.close()
     app.close()
-    run(
+    run_flow(
         "The same day again, in the afternoon: nothing is sent twice",
-        ["--now", f"{days[-1]}T16:00", "chase"],
+        chase_returns,
+        now=at(days[-1], "16:00"),
     )
 
 
@@ -138,6 +155,7 @@ def audit_day_and_briefings(rnd: DemoRound) -> None:
     """The audit day recorded from its sheet, then each area's briefing drafted, approved
     by a second person and issued: the files under out/, the email through the outbox."""
     from examples.audit_day import fill_in
+    from flows.issue_briefing import issue_briefing
 
     dates = rnd.timeline
     audit_day, issue_day = at(dates.audit_day_on, "10:00"), at(dates.briefing_due_on, "10:00")
@@ -159,7 +177,11 @@ def audit_day_and_briefings(rnd: DemoRound) -> None:
             f"The {area} briefing approved by a second person",
             ["--now", issue_day, "--as", "demo:quality-lead", "briefing", "approve", *scope],
         )
-        run(
+        run_flow(
             f"The {area} briefing issued",
-            ["--now", issue_day, "briefing", "issue", *scope, "--out", str(OUT)],
+            issue_briefing,
+            area=area,
+            rounds=[rnd.period],
+            out=str(OUT),
+            now=issue_day,
         )
