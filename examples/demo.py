@@ -22,7 +22,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from examples.demo_cli import OUT, PREFECT_HOME, DemoStopped, at, console, run
+from examples.demo_cli import OUT, PREFECT_HOME, DemoStopped, at, console, run, run_flow
 from examples.demo_round import DemoRound, rehearse_round
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ def prepare() -> None:
 
 def rehearse(sink: Sink) -> None:
     from examples.demo_actions import between_rounds
+    from flows.year_report import year_report_flow
 
     first, second = ROUNDS
     run("Create the database", ["db", "upgrade"])
@@ -97,9 +98,12 @@ def rehearse(sink: Sink) -> None:
         "The action plan, for the board",
         ["--now", end, "actions", "export", str(OUT / f"action-plan-{YEAR}.xlsx")],
     )
-    run(
+    run_flow(
         f"The board year {YEAR} so far: the year report",
-        ["--now", end, "report", "year", YEAR, "--out", str(OUT)],
+        year_report_flow,
+        year=YEAR,
+        out=str(OUT),
+        now=end,
     )
 
 

@@ -36,6 +36,7 @@ from flows.dispatch_outbox import dispatch_outbox
 from flows.follow_up_actions import follow_up_actions
 from flows.issue_briefing import issue_briefing
 from flows.launch_round import launch_due_rounds
+from flows.year_report import year_report_flow
 
 PROJECT = Path(__file__).resolve().parent.parent
 FLOWS: dict[str, tuple[Flow[..., Any], str]] = {  # job -> the flow and its entrypoint
@@ -48,6 +49,7 @@ FLOWS: dict[str, tuple[Flow[..., Any], str]] = {  # job -> the flow and its entr
 MANUAL: dict[str, tuple[Flow[..., Any], str]] = {
     "collate-round": (collate_round, "flows/collate_round.py:collate_round"),
     "issue-briefing": (issue_briefing, "flows/issue_briefing.py:issue_briefing"),
+    "year-report": (year_report_flow, "flows/year_report.py:year_report_flow"),
 }
 
 

@@ -16,7 +16,7 @@ def scheduler(
     ),
 ) -> None:
     """Run the schedule: the outbox every minute, launches on their day, the chase on
-    working days, the follow-up of actions weekly (times in the board's zone).
+    working days, then the follow-up of actions (times in the board's zone).
 
     One scheduler per database: a second one refuses to start and names the first.
     Stops cleanly on SIGTERM or Ctrl-C, once the running jobs are done."""

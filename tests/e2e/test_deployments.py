@@ -25,7 +25,7 @@ def test_each_scheduled_job_is_a_deployment_with_the_same_schedule(
 
     monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
     made = {d.name: d for d in deployments()}
-    manual = ["collate-round", "issue-briefing"]  # run by hand, for a round or a briefing
+    manual = ["collate-round", "issue-briefing", "year-report"]  # run by hand
     assert sorted(made) == sorted([*(spec.id for spec in job_specs(config)), *manual])
     assert made["collate-round"].schedules == []  # run by hand, for a round
     chase = made["chase-returns"].schedules[0].schedule
@@ -77,6 +77,7 @@ def test_the_deployments_register_with_a_process_work_pool_from_the_project_fold
         "follow-up-actions",
         "issue-briefing",
         "launch-rounds",
+        "year-report",
     ]
     assert sorted(made) == jobs
     assert schedules["collate-round"] == []

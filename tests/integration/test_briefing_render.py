@@ -9,6 +9,7 @@ installs: without them these tests fail, they are not skipped).
 from __future__ import annotations
 
 import html
+import logging
 import re
 import shutil
 import subprocess
@@ -253,6 +254,19 @@ def test_the_page_stands_alone_with_no_script(layout: str, rendered: Render) -> 
     assert "<link" not in page and "<img" not in page and "src=" not in page
     assert "<style>" in page and "@page" in page
     assert page.count("<svg") == 2  # the logo and the chart, inline
+
+
+@pytest.mark.parametrize("layout", ["briefing", "seven-minute"])
+def test_the_pdf_renderer_understands_every_rule_and_phones_get_their_own(
+    layout: str, config: BoardConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        page = WeasyPrintRenderer(config, CONFIG_DIR).render(city_briefing(), layout=layout).html
+
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
+    narrow = page.split('<style media="screen and (max-width: 40rem)">', 1)[1].split("</style>")[0]
+    assert "grid-template-columns: 1fr" in narrow or ".lessons { columns: 1; }" in narrow
+    assert "@media screen" not in page  # a media query only in the attribute
 
 
 def test_the_key_phrases_are_bold(rendered: Render) -> None:
