@@ -7,9 +7,12 @@ they stand ("Progress on earlier actions"). :func:`carried_over` picks them:
 1. an action of the area whose round was launched before the first round the briefing
    covers (an action of a round in scope is too new to report on);
 2. still open (open or in progress) now: it is reported until it is closed;
-3. or closed (done, dropped) since the area's previous issued briefing, which reported it
-   open: the board sees what changed. One closed before that briefing was reported there
-   and is left out. With no briefing of the area issued yet, every closed one is reported.
+3. or closed (done, dropped) since the area's latest issued briefing that could report on
+   it (one whose rounds were all launched after the action's round), which reported it
+   open: the board sees what changed. One closed before that briefing was reported there,
+   as closed, and is left out. With no such briefing issued yet (an action made and closed
+   before its own round's briefing, say), a closed one is reported: each action closed is
+   reported once.
 
 :func:`action_progress` turns each into the briefing's
 :class:`~audit_core.domain.briefing.ActionProgress`: the theme as printed, the owner named
@@ -53,32 +56,51 @@ class ActionRecord:
         return self.status in CLOSED
 
 
+@dataclass(frozen=True)
+class EarlierBriefing:
+    """An issued briefing of the area: when it was issued, and when the first of its rounds
+    was launched."""
+
+    issued_at: dt.datetime
+    scope_starts: dt.datetime
+
+
+def last_report(action: ActionRecord, earlier: Iterable[EarlierBriefing]) -> dt.datetime | None:
+    """When the latest issued briefing that could report on the action was issued (one whose
+    rounds were all launched after the action's round); None when none was."""
+    return max(
+        (b.issued_at for b in earlier if b.scope_starts > action.round_launched_at),
+        default=None,
+    )
+
+
 def reported(
-    action: ActionRecord, *, scope_starts: dt.datetime, last_report: dt.datetime | None
+    action: ActionRecord, *, scope_starts: dt.datetime, earlier: Sequence[EarlierBriefing]
 ) -> bool:
     """Whether the briefing reports on this action (the rule's steps 1 to 3).
 
-    ``scope_starts``: when the first round the briefing covers was launched;
-    ``last_report``: when the area's previous briefing was issued (None: none was)."""
+    ``scope_starts``: when the first round the briefing covers was launched; ``earlier``:
+    the area's briefings issued before, of other scopes."""
     if action.round_launched_at >= scope_starts:
         return False
     if not action.closed:
         return True
-    if last_report is None:
+    last = last_report(action, earlier)
+    if last is None:
         return True
-    return action.closed_at is not None and action.closed_at > last_report
+    return action.closed_at is not None and action.closed_at > last
 
 
 def carried_over(
     actions: Iterable[ActionRecord],
     *,
     scope_starts: dt.datetime,
-    last_report: dt.datetime | None,
+    earlier: Sequence[EarlierBriefing],
     theme_names: Mapping[str, str],
 ) -> tuple[ActionProgress, ...]:
     """The actions the briefing reports on, as it prints them: by round (the first launched
     first), then by theme and due date."""
-    chosen = [a for a in actions if reported(a, scope_starts=scope_starts, last_report=last_report)]
+    chosen = [a for a in actions if reported(a, scope_starts=scope_starts, earlier=earlier)]
     chosen.sort(
         key=lambda a: (
             a.round_launched_at,

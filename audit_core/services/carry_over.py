@@ -2,21 +2,21 @@
 
 :func:`earlier_actions` reads the area's actions with their rounds, their owners' agencies
 and their latest updates, rates each for today (:func:`audit_core.domain.actions.rag_of`),
-finds when the area's previous briefing was issued, and leaves the choice and the printed
-form to :func:`audit_core.domain.carry_over.carried_over`. Plain reads; nothing is written.
+finds the area's briefings issued before (when, and from which rounds), and leaves the
+choice and the printed form to :func:`audit_core.domain.carry_over.carried_over`. Plain
+reads; nothing is written.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from audit_core.domain.actions import last_update_on, rag_of
 from audit_core.domain.briefing import ActionProgress
-from audit_core.domain.carry_over import ActionRecord, carried_over
+from audit_core.domain.carry_over import ActionRecord, EarlierBriefing, carried_over
 from audit_core.domain.models import (
     Action,
     Agency,
@@ -39,20 +39,37 @@ def earlier_actions(
     return carried_over(
         _records(uow, area_id),
         scope_starts=min(launched),
-        last_report=last_issued(uow, area_id, scope_key),
+        earlier=issued_before(uow, area_id, scope_key),
         theme_names=names,
     )
 
 
-def last_issued(uow: UnitOfWork, area_id: str, scope_key: str) -> dt.datetime | None:
-    """When the area's latest briefing of another scope was issued (None: none was)."""
-    return uow.session.scalar(
-        select(func.max(Briefing.issued_at)).where(
+def issued_before(uow: UnitOfWork, area_id: str, scope_key: str) -> list[EarlierBriefing]:
+    """The area's issued briefings of other scopes: when each was issued, and when the
+    first of its rounds was launched."""
+    issued = uow.session.execute(
+        select(Briefing.issued_at, Briefing.round_ids).where(
             Briefing.area_id == area_id,
             Briefing.scope != scope_key,
             Briefing.status == BriefingStatus.ISSUED,
+            Briefing.issued_at.is_not(None),
         )
-    )
+    ).tuples()
+    rows = [(at, [str(r) for r in round_ids or ()]) for at, round_ids in issued]
+    wanted = {r for _, round_ids in rows for r in round_ids}
+    launched = {
+        round_id: at
+        for round_id, at in uow.session.execute(
+            select(AuditRound.id, AuditRound.launched_at).where(AuditRound.id.in_(wanted))
+        ).tuples()
+        if at is not None
+    }
+    made = []
+    for at, round_ids in rows:
+        starts = [launched[r] for r in round_ids if r in launched]
+        if at is not None and starts:
+            made.append(EarlierBriefing(issued_at=at, scope_starts=min(starts)))
+    return made
 
 
 def _records(uow: UnitOfWork, area_id: str) -> list[ActionRecord]:

@@ -1,5 +1,5 @@
 """The next briefing of an area reports on its earlier rounds' actions: those still open,
-and those closed since its previous briefing, with the owner's agency (never the person),
+and those closed since the previous briefing that could report on them, with the owner's agency (never the person),
 due date, status and RAG, and the latest note; printed in both layouts.
 
 The year is :func:`support.year_rounds.the_year`: four actions on 2026-H1's lessons (one
@@ -41,6 +41,17 @@ FATHERS = ActionProgress(
     status="done",
     rag="green",
     progress="The prompt is live on the assessment form.",
+)
+HEALTH = ActionProgress(
+    round_id="2026-H1",
+    theme_id="voice-of-the-child",
+    heading="Voice of the child",
+    text="Remind health visitors to see the children alone at each visit.",
+    agency="Health Visiting and School Nursing",
+    due_on="28 August 2026",
+    status="done",
+    rag="green",
+    progress="Every health visiting team has had the reminder.",
 )
 VOICE = ActionProgress(
     round_id="2026-H1",
@@ -89,9 +100,10 @@ def test_the_next_briefing_reports_on_the_earlier_actions_still_open_or_closed_s
 ) -> None:
     drafted = briefings.draft(at(uow, DRAFTED_ON), "hackney", H2)
 
-    # the health visitors' action was done before the 2026-H1 briefing, which reported it;
-    # the City's action is not Hackney's
-    assert drafted.content.actions == (FATHERS, VOICE)
+    # the health visitors' action was done on 1 June, before 2026-H1's own briefing of 10
+    # June, which reports only on earlier rounds' actions: so this one reports it done. The
+    # City's action is not Hackney's
+    assert drafted.content.actions == (FATHERS, HEALTH, VOICE)
 
 
 def test_a_briefing_names_the_owners_agency_and_never_the_person(
@@ -126,7 +138,7 @@ def test_the_status_is_read_afresh_each_draft_so_the_board_sees_what_changed(
     year: dict[str, int], uow: UnitOfWork
 ) -> None:
     first = briefings.draft(at(uow, day(2026, 11, 18)), "hackney", H2)
-    assert first.content.actions[1] == VOICE
+    assert first.content.actions[2] == VOICE
     actions.close(
         at(uow, day(2026, 11, 19)), year["voice"], done=True, note="Every team has been briefed."
     )
@@ -134,7 +146,7 @@ def test_the_status_is_read_afresh_each_draft_so_the_board_sees_what_changed(
     again = briefings.draft(at(uow, DRAFTED_ON), "hackney", H2)
 
     assert again.version == first.version + 1
-    assert again.content.actions[1] == dataclasses.replace(
+    assert again.content.actions[2] == dataclasses.replace(
         VOICE, status="done", rag="green", progress="Every team has been briefed."
     )
 
@@ -146,6 +158,7 @@ def test_an_action_left_without_an_update_too_long_is_amber(
     drafted = briefings.draft(at(uow, day(2026, 9, 2)), "hackney", H2)
 
     assert [(a.status, a.rag) for a in drafted.content.actions] == [
+        ("done", "green"),
         ("done", "green"),
         ("in_progress", "amber"),
     ]
@@ -179,7 +192,7 @@ def test_both_layouts_print_the_progress_on_earlier_actions(
     assert "The prompt is live on the assessment form." in full
     assert "30 September 2026 Done Green" in full  # the RAG in words, not only a colour
     assert "In progress Red" in full
-    assert "Earlier actions: 1 in progress, 1 done (1 overdue)." in seven
+    assert "Earlier actions: 1 in progress, 2 done (1 overdue)." in seven
     assert pages(tmp_path, "seven") == 1
 
 

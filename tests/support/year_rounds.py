@@ -157,18 +157,7 @@ H2 = RoundPlan(
 
 def run_round(uow: UnitOfWork, plan: RoundPlan) -> AuditRound:
     """The round of ``plan`` from planning to its audit day, recorded; committed."""
-    session = uow.session
-    audit_round = planned_round(
-        at(uow, plan.launched), round_id=plan.round_id, focus=plan.focus, cases=plan.cases
-    )
-    audit_round.launch_on, audit_round.due_on = plan.launched.date(), plan.due_on
-    for rc in audit_round.cases:
-        for assignment in rc.assignments:
-            assignment.due_on = plan.due_on
-    session.commit()
-    launch_round(at(uow, plan.launched), plan.round_id)
-    session.commit()
-    tokens = known_tokens(session, plan.round_id)
+    audit_round, tokens = launch_plan(uow, plan)
     steps: list[tuple[dt.datetime, Callable[[], None]]] = []
     for answer in plan.answers:
         if answer.submitted is not None:
@@ -177,27 +166,47 @@ def run_round(uow: UnitOfWork, plan: RoundPlan) -> AuditRound:
     steps += [(when, _sweeper(uow, when)) for when in plan.chase_days]
     for _, step in sorted(steps, key=lambda s: s[0]):
         step()
-        session.commit()
+        uow.session.commit()
     if plan.audit_day is not None:
         record_day(uow, plan, plan.audit_day)
     return audit_round
 
 
-def _submitter(uow: UnitOfWork, answer: Answer, token: str) -> Callable[[], None]:
-    def submit() -> None:
-        assert answer.submitted is not None
-        fields: dict[str, str] = {}
-        for n, (theme, phrase, text) in enumerate(answer.strengths, start=1):
-            fields |= {f"strength-{n}-theme": theme, f"strength-{n}-phrase": phrase}
-            fields[f"strength-{n}-text"] = text
-        for n, (theme, text) in enumerate(answer.lessons, start=1):
-            fields |= {f"lesson-{n}-theme": theme, f"lesson-{n}-text": text}
-        outcome = returns.submit(
-            at(uow, answer.submitted), token, graded(uow.config, answer.grade, **fields)
-        )
-        assert outcome is not None and outcome.submitted, outcome and outcome.problems
+def launch_plan(uow: UnitOfWork, plan: RoundPlan) -> tuple[AuditRound, dict[tuple[str, str], str]]:
+    """The round of ``plan`` planned with its own dates and launched (its emails queued, none
+    sent); a token for each task, by (case reference, agency). Committed."""
+    audit_round = planned_round(
+        at(uow, plan.launched), round_id=plan.round_id, focus=plan.focus, cases=plan.cases
+    )
+    audit_round.launch_on, audit_round.due_on = plan.launched.date(), plan.due_on
+    if plan.audit_day is not None:
+        audit_round.audit_day_on = plan.audit_day.date()
+    for rc in audit_round.cases:
+        for assignment in rc.assignments:
+            assignment.due_on = plan.due_on
+    uow.session.commit()
+    launch_round(at(uow, plan.launched), plan.round_id)
+    uow.session.commit()
+    return audit_round, known_tokens(uow.session, plan.round_id)
 
-    return submit
+
+def submit_answer(uow: UnitOfWork, answer: Answer, token: str) -> None:
+    """The answer's return submitted through the return form's use case, on its day."""
+    assert answer.submitted is not None
+    fields: dict[str, str] = {}
+    for n, (theme, phrase, text) in enumerate(answer.strengths, start=1):
+        fields |= {f"strength-{n}-theme": theme, f"strength-{n}-phrase": phrase}
+        fields[f"strength-{n}-text"] = text
+    for n, (theme, text) in enumerate(answer.lessons, start=1):
+        fields |= {f"lesson-{n}-theme": theme, f"lesson-{n}-text": text}
+    outcome = returns.submit(
+        at(uow, answer.submitted), token, graded(uow.config, answer.grade, **fields)
+    )
+    assert outcome is not None and outcome.submitted, outcome and outcome.problems
+
+
+def _submitter(uow: UnitOfWork, answer: Answer, token: str) -> Callable[[], None]:
+    return lambda: submit_answer(uow, answer, token)
 
 
 def _sweeper(uow: UnitOfWork, when: dt.datetime) -> Callable[[], None]:

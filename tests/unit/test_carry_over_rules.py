@@ -12,6 +12,7 @@ from audit_core.adapters.briefing_render import actions_summary
 from audit_core.domain.briefing import ActionProgress
 from audit_core.domain.carry_over import (
     ActionRecord,
+    EarlierBriefing,
     carried_over,
     printed_date,
     progress_line,
@@ -23,6 +24,8 @@ UTC = dt.UTC
 EARLIER = dt.datetime(2026, 4, 13, 8, tzinfo=UTC)  # the action's round launched
 SCOPE = dt.datetime(2026, 10, 5, 8, tzinfo=UTC)  # the briefing's first round launched
 LAST = dt.datetime(2026, 6, 10, 9, tzinfo=UTC)  # the area's previous briefing issued
+# ... of a round launched after the action's, so it could report on the action
+PREVIOUS = [EarlierBriefing(issued_at=LAST, scope_starts=EARLIER + dt.timedelta(days=7))]
 NAMES = {"fathers": "Engaging fathers", "voice": "Voice of the child"}
 
 
@@ -41,8 +44,8 @@ def action(n: int = 1, **changes: object) -> ActionRecord:
     return dataclasses.replace(made, **changes)  # type: ignore[arg-type]
 
 
-def is_reported(a: ActionRecord, last: dt.datetime | None = LAST) -> bool:
-    return reported(a, scope_starts=SCOPE, last_report=last)
+def is_reported(a: ActionRecord, earlier: list[EarlierBriefing] = PREVIOUS) -> bool:
+    return reported(a, scope_starts=SCOPE, earlier=earlier)
 
 
 @pytest.mark.parametrize("status", ["open", "in_progress"])
@@ -59,7 +62,17 @@ def test_an_action_closed_since_the_previous_briefing_is_reported_once() -> None
 
 
 def test_with_no_briefing_issued_before_a_closed_action_is_reported() -> None:
-    assert is_reported(action(status="done", closed_at=dt.datetime(2026, 6, 1, tzinfo=UTC)), None)
+    assert is_reported(action(status="done", closed_at=dt.datetime(2026, 6, 1, tzinfo=UTC)), [])
+
+
+def test_a_closed_action_its_own_rounds_briefing_could_not_report_is_reported_next_time() -> None:
+    # made from the lessons of the round of 13 April and done on 1 June, before that
+    # round's own briefing of 10 June, which reports only on earlier rounds' actions
+    own_round = [EarlierBriefing(issued_at=LAST, scope_starts=EARLIER)]
+    done_early = action(status="done", closed_at=dt.datetime(2026, 6, 1, tzinfo=UTC))
+
+    assert is_reported(done_early, own_round)
+    assert not is_reported(done_early, [*own_round, *PREVIOUS])
 
 
 def test_an_action_of_a_round_the_briefing_covers_is_not_reported() -> None:
@@ -71,7 +84,7 @@ def test_each_action_is_printed_by_agency_with_its_due_date_status_rag_and_note(
     [printed] = carried_over(
         [action(status="in_progress", rag="red", latest_note="  Booked \n for the autumn. ")],
         scope_starts=SCOPE,
-        last_report=LAST,
+        earlier=PREVIOUS,
         theme_names=NAMES,
     )
 
@@ -91,7 +104,7 @@ def test_each_action_is_printed_by_agency_with_its_due_date_status_rag_and_note(
 def test_a_dropped_action_shows_no_rag() -> None:
     dropped = action(status="dropped", closed_at=dt.datetime(2026, 9, 1, tzinfo=UTC))
 
-    [printed] = carried_over([dropped], scope_starts=SCOPE, last_report=LAST, theme_names=NAMES)
+    [printed] = carried_over([dropped], scope_starts=SCOPE, earlier=PREVIOUS, theme_names=NAMES)
 
     assert (printed.status, printed.rag) == ("dropped", "")
 
@@ -106,7 +119,7 @@ def test_the_actions_come_by_round_then_theme_then_due_date() -> None:
             action(4),
         ],
         scope_starts=SCOPE,
-        last_report=LAST,
+        earlier=PREVIOUS,
         theme_names=NAMES,
     )
 
@@ -143,7 +156,7 @@ def test_dates_print_in_words_and_counts_follow_the_life_of_an_action() -> None:
             action(4, status="open", rag="green"),
         ],
         scope_starts=SCOPE,
-        last_report=LAST,
+        earlier=PREVIOUS,
         theme_names=NAMES,
     )
     assert status_counts(printed) == {"open": 2, "in_progress": 1, "done": 1}
