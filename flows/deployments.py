@@ -36,6 +36,7 @@ from flows.dispatch_outbox import dispatch_outbox
 from flows.follow_up_actions import follow_up_actions
 from flows.issue_briefing import issue_briefing
 from flows.launch_round import launch_due_rounds
+from flows.retention import purge_expired_returns
 from flows.year_report import year_report_flow
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ FLOWS: dict[str, tuple[Flow[..., Any], str]] = {  # job -> the flow and its entr
     "launch-rounds": (launch_due_rounds, "flows/launch_round.py:launch_due_rounds"),
     "chase-returns": (chase_returns, "flows/chase_returns.py:chase_returns"),
     "follow-up-actions": (follow_up_actions, "flows/follow_up_actions.py:follow_up_actions"),
+    "purge-expired-returns": (purge_expired_returns, "flows/retention.py:purge_expired_returns"),
 }
 # Run by hand, with their parameters (the Prefect UI, or ``prefect deployment run``).
 MANUAL: dict[str, tuple[Flow[..., Any], str]] = {

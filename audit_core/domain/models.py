@@ -283,6 +283,7 @@ class AuditRound(Base):
     closed_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[dt.datetime | None]  # its returns' free text purged (retention)
 
     cases: Mapped[list[RoundCase]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="RoundCase.id"
@@ -799,6 +800,8 @@ class OutboxMessage(Base):
     refused_recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)
     queued_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # its bytes deleted (retention): the row stays as the record of what went to whom
+    body_purged_at: Mapped[dt.datetime | None]
     body: Mapped[OutboxBody] = relationship()
 
     @property
@@ -808,7 +811,8 @@ class OutboxMessage(Base):
 
 
 class OutboxBody(Base):
-    """The stored bytes of one outbox message; written when it is queued, never changed."""
+    """The stored bytes of one outbox message; written when it is queued, never changed,
+    and deleted by the retention purge (``OutboxMessage.body_purged_at``)."""
 
     __tablename__ = "outbox_body"
 

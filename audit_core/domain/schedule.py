@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 from audit_core.domain.policy import BoardConfig
 
+# The retention purge's time of day: early, out of the small hours when clocks change.
+PURGE_TIME = "05:30"
+
 
 @dataclass(frozen=True)
 class Recurring:
-    job: str  # dispatch-outbox, launch-rounds, chase-returns, follow-up-actions
+    job: str  # dispatch-outbox, launch-rounds, chase-returns, follow-up-actions, ...
     every_minutes: int | None = None  # a repeat through the day, in real time
     at: str | None = None  # or a time of day, "08:00"
     days: str = "mon-fri"  # the days a time of day applies to (cron's day-of-week)
@@ -33,13 +36,15 @@ def recurring_jobs(config: BoardConfig) -> list[Recurring]:
     round launches at its day's ``launch_time``), the chase at ``chase_time`` on weekdays
     (the sweep does nothing on a bank holiday), and the follow-up of actions half an hour
     later on weekdays: its reminders fall on working days (a weekly run would take them
-    up to four days late), and it sends the action plan's digest only on its weekday."""
+    up to four days late), and it sends the action plan's digest only on its weekday;
+    and the retention purge every day at :data:`PURGE_TIME`, before the working day."""
     chase_time = config.cadence.chase_time
     return [
         Recurring("dispatch-outbox", every_minutes=1, grace_hours=1),
         Recurring("launch-rounds", every_minutes=15, grace_hours=96),
         Recurring("chase-returns", at=chase_time, days="mon-fri", grace_hours=96),
         Recurring("follow-up-actions", at=later(chase_time, 30), days="mon-fri", grace_hours=96),
+        Recurring("purge-expired-returns", at=PURGE_TIME, days="*", grace_hours=96),
     ]
 
 

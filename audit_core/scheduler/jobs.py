@@ -81,3 +81,19 @@ def _follow_up(app: App) -> str:
         f"{len(report.reminders)} reminder(s), {len(report.escalations)} escalation(s)"
         f"{digest}; sent {sent.sent}, failed {sent.failed}"
     )
+
+
+def purge_expired_returns() -> None:
+    _run("purge-expired-returns", _purge)
+
+
+def _purge(app: App) -> str:
+    from audit_core.services.retention import purge_expired
+
+    with app.unit_of_work() as uow:
+        report = purge_expired(uow)
+    if not report.purged:
+        return "nothing past its retention"
+    totals = report.totals()
+    rounds = ", ".join(r.round_id for r in report.purged)
+    return f"{rounds}: {totals['returns']} return(s) and {totals['messages']} email(s) purged"

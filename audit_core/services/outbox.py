@@ -406,12 +406,23 @@ def get(session: Session, message_id: int) -> OutboxMessage:
 def show(session: Session, message_id: int) -> MessageView:
     """The message as its recipient sees it: headers, the text part, attachment names."""
     row = get(session, message_id)
+    _refuse_purged(row, "shown")
     parsed = BytesParser(policy=policy.default).parsebytes(row.raw)
     headers = [(name, str(parsed[name])) for name in SHOWN_HEADERS if parsed[name] is not None]
     body = parsed.get_body(preferencelist=("plain",))
     text = body.get_content() if body is not None else ""
     names = [part.get_filename() or "" for part in parsed.iter_attachments()]
     return MessageView(MessageSummary.of(row), headers, text, names, bytes(row.raw))
+
+
+def _refuse_purged(row: OutboxMessage, what: str) -> None:
+    """A message whose bytes the retention purge deleted keeps only its envelope."""
+    if row.body_purged_at is not None:
+        raise InvalidState(
+            f"Message {row.id} cannot be {what}: its content was purged on "
+            f"{row.body_purged_at:%d %B %Y} with its round's returns (retention); "
+            "'auditround outbox list' still shows who it went to and when."
+        )
 
 
 def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
@@ -421,6 +432,7 @@ def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
         raise InvalidState(f"Message {message_id} was already sent; it is never sent twice.")
     if row.status == OutboxStatus.SENDING:
         raise InvalidState(f"Message {message_id} is being sent right now.")
+    _refuse_purged(row, "sent again")
     previous = row.status
     row.status = OutboxStatus.QUEUED
     row.attempts = 0
@@ -439,7 +451,10 @@ def retry_all_failed(uow: UnitOfWork) -> list[int]:
     ids = list(
         uow.session.scalars(
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.FAILED)
+            .where(
+                OutboxMessage.status == OutboxStatus.FAILED,
+                OutboxMessage.body_purged_at.is_(None),
+            )
             .order_by(OutboxMessage.id)
         )
     )

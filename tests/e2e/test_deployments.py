@@ -35,6 +35,8 @@ def test_each_scheduled_job_is_a_deployment_with_the_same_schedule(
     every_minute = made["dispatch-outbox"].schedules[0].schedule
     assert every_minute.interval == dt.timedelta(minutes=1)
     assert made["launch-rounds"].schedules[0].schedule.interval == dt.timedelta(minutes=15)
+    purge = made["purge-expired-returns"].schedules[0].schedule
+    assert (purge.cron, purge.timezone) == ("30 5 * * *", "Europe/London")  # every day
 
 
 @pytest.mark.database
@@ -77,6 +79,7 @@ def test_the_deployments_register_with_a_process_work_pool_from_the_project_fold
         "follow-up-actions",
         "issue-briefing",
         "launch-rounds",
+        "purge-expired-returns",
         "year-report",
     ]
     assert sorted(made) == jobs

@@ -95,6 +95,7 @@ def test_every_job_has_its_id_one_instance_coalesced_runs_and_a_grace_of_hours(
         "dispatch-outbox",
         "follow-up-actions",
         "launch-rounds",
+        "purge-expired-returns",
     ]
     for job in jobs.values():
         assert (job.coalesce, job.max_instances) == (True, 1)
@@ -123,7 +124,13 @@ def test_after_a_three_day_outage_each_job_runs_once_and_nothing_is_sent_twice(
     # off from Monday 09:01 to Thursday 10:00: each job once, not once per missed time
     back = run_at(dt.datetime(2026, 3, 5, 10, 0, tzinfo=LONDON))
     assert back == Counter(
-        {"launch-rounds": 1, "dispatch-outbox": 1, "chase-returns": 1, "follow-up-actions": 1}
+        {
+            "launch-rounds": 1,
+            "dispatch-outbox": 1,
+            "chase-returns": 1,
+            "follow-up-actions": 1,
+            "purge-expired-returns": 1,  # missed at 05:30 on three mornings: run once
+        }
     )  # the follow-up of actions runs every working day too
     again = run_at(dt.datetime(2026, 3, 5, 10, 1, 5, tzinfo=LONDON))
     assert again == Counter({"dispatch-outbox": 1})
@@ -161,6 +168,11 @@ def test_across_a_clock_change_each_job_runs_once_at_its_local_hour(
     assert [t.astimezone(LONDON).strftime("%a %H:%M") for t in follow_up] == [
         f"{day} 08:30" for day in ("Mon", "Tue", "Wed", "Thu", "Fri") * 2
     ]
+    purge = fire_times(specs["purge-expired-returns"].trigger, start, end)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    assert [t.astimezone(LONDON).strftime("%a %H:%M") for t in purge] == [
+        f"{day} 05:30" for day in days * 2
+    ]  # every day, the Sunday of the change included
     # the launches every quarter of an hour of real time, through the night of the change
     quarters = fire_times(specs["launch-rounds"].trigger, start, end)
     assert {b - a for a, b in itertools.pairwise(quarters)} == {dt.timedelta(minutes=15)}
