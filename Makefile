@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: install browser demo test test-postgres lint typecheck bench clean
+.PHONY: install browser demo test test-postgres test-scale-out lint typecheck bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(STAMP) browser
 test-postgres: $(STAMP)
 	AUDITROUND_TEST_DATABASE_URL=$${AUDITROUND_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/pytest -q -m database
+
+# Not part of `make test` (it needs PostgreSQL): the `scale_out` marker is left out unless asked for.
+test-scale-out: $(STAMP)
+	AUDITROUND_TEST_DATABASE_URL=$${AUDITROUND_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -q -m scale_out
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

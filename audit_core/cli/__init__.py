@@ -79,9 +79,12 @@ def _register() -> None:
         fieldwork_cmd,  # noqa: F401 - adds its commands to round_cmd.app
         outbox_cmd,
         portal_cmd,
+        privacy_cmd,
         report_cmd,
+        retention_cmd,
         round_cmd,
         scheduler_cmd,
+        status_cmd,
         users_cmd,
     )
 
@@ -94,10 +97,13 @@ def _register() -> None:
     app.add_typer(briefing_cmd.app, name="briefing")
     app.add_typer(report_cmd.app, name="report")
     app.add_typer(actions_cmd.app, name="actions")
+    app.add_typer(retention_cmd.app, name="retention")
+    app.add_typer(privacy_cmd.app, name="privacy")
     app.command("chase")(chase_cmd.chase)
     app.command("scheduler")(scheduler_cmd.scheduler)
     app.add_typer(users_cmd.app, name="users")
     app.command("portal")(portal_cmd.portal)
+    app.command("status")(status_cmd.status)
 
 
 _register()

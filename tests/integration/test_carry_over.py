@@ -1,6 +1,7 @@
 """The next briefing of an area reports on its earlier rounds' actions: those still open,
-and those closed since the previous briefing that could report on them, with the owner's agency (never the person),
-due date, status and RAG, and the latest note; printed in both layouts.
+and those closed since the previous briefing that could report on them, with the owner's
+agency (never the person), due date, status and RAG, and the latest note; printed in both
+layouts.
 
 The year is :func:`support.year_rounds.the_year`: four actions on 2026-H1's lessons (one
 of them the City's), Hackney's 2026-H1 briefing issued on 10 June, then 2026-H2.
