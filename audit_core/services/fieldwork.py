@@ -394,8 +394,7 @@ def decline(
             "case_ref": case_ref,
             "agency": agency_id,
             "auditor": auditor.id,
-            "reason": text,
-            "task": held,
+            "task": held,  # the auditor's reason is kept with the audit, for the purge
         },
     )
     candidates = _who_could_take(uow, audit_round, assignment, besides=auditor.id)
