@@ -426,12 +426,18 @@ def _refuse_purged(row: OutboxMessage, what: str) -> None:
 
 
 def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
-    """Queue a failed message again, now, with a fresh count of attempts."""
+    """Queue a failed message again, now, with a fresh count of attempts (never one sent,
+    being sent, withdrawn, or whose content was purged)."""
     row = get(uow.session, message_id)
     if row.status == OutboxStatus.SENT:
         raise InvalidState(f"Message {message_id} was already sent; it is never sent twice.")
     if row.status == OutboxStatus.SENDING:
         raise InvalidState(f"Message {message_id} is being sent right now.")
+    if row.status == OutboxStatus.WITHDRAWN:
+        raise InvalidState(
+            f"Message {message_id} was withdrawn: the link it carries was retired (the audit "
+            "changed hands, was declined, or its round was cancelled), so it is never sent."
+        )
     _refuse_purged(row, "sent again")
     previous = row.status
     row.status = OutboxStatus.QUEUED

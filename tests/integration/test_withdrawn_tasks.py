@@ -9,8 +9,9 @@ from support.rounds import launched_round, planned_round
 
 from audit_core.adapters.smtp_sink import Sink
 from audit_core.bootstrap import App
+from audit_core.domain.errors import InvalidState
 from audit_core.domain.models import OutboxMessage, OutboxStatus
-from audit_core.services import fieldwork
+from audit_core.services import fieldwork, outbox
 from audit_core.services.round_cancel import cancel_round
 from audit_core.services.round_changes import reassign
 from audit_core.services.unit_of_work import UnitOfWork
@@ -104,3 +105,33 @@ def test_cancelling_a_round_withdraws_what_has_not_gone_out_and_tells_no_one_of_
     )
     assert kinds and set(kinds.values()) == {OutboxStatus.WITHDRAWN}
     assert received_by(sink, AMARA) == []  # neither a dead task nor news of a round she never saw
+
+
+def test_a_withdrawn_task_cannot_be_queued_again_by_a_retry(
+    uow: UnitOfWork, session: Session, app: App, sink: Sink
+) -> None:
+    audit_round = planned_round(uow)
+    launched_round(uow)
+    amara = next(
+        a for rc in audit_round.cases for a in rc.assignments if a.auditor_id == "amara-bello"
+    )
+    first_key = amara.task_key
+    reassign(
+        uow,
+        round_id="2026-H1",
+        case_ref="HK-00123",
+        agency_id="hackney-csc",
+        auditor_id="tomasz-wierzbicki",
+    )
+    uow.session.commit()
+    [withdrawn] = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == first_key)
+    )
+
+    with pytest.raises(InvalidState, match="was withdrawn: the link it carries was retired"):
+        outbox.retry(uow, withdrawn.id)
+    uow.session.commit()
+    app.dispatch()
+
+    assert status_of(session, first_key) == OutboxStatus.WITHDRAWN
+    assert not [s for s in received_by(sink, AMARA) if s.startswith("Case audit")]
