@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
@@ -83,7 +84,17 @@ def _died(worker: str, host: str) -> bool:
         return True
     except (PermissionError, OverflowError):  # it exists, under another user; or no such pid
         pass
-    return False
+    return _exited(int(pid))
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process has ended and is only waiting to be reaped by its parent (a
+    zombie, which still answers signal 0), as Linux's ``/proc`` tells; elsewhere False."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]  # the state follows the name
 
 
 def backoff(attempts: int, policy: OutboxPolicy) -> dt.timedelta:
