@@ -33,7 +33,7 @@ from audit_core.domain.models import (
 )
 from audit_core.domain.policy import BoardConfig
 from audit_core.domain.returns import from_stored
-from audit_core.domain.workdays import zone
+from audit_core.domain.workdays import local_date, zone
 from audit_core.services import emails, outbox
 from audit_core.services.fieldwork import facts_of, reason_given
 from audit_core.services.progress import ProgressLine, round_progress
@@ -88,6 +88,7 @@ class AuditView:
     can_extend: bool
     can_reopen: bool
     can_resend: bool
+    purged_on: dt.date | None = None  # the words of its returns purged (retention), that day
 
 
 def find_audit(uow: UnitOfWork, round_id: str, assignment_id: int) -> tuple[AuditRound, Assignment]:
@@ -141,6 +142,9 @@ def read_return(uow: UnitOfWork, round_id: str, assignment_id: int) -> AuditView
         and found is not None,
         can_resend=assignment.status == _S.ISSUED
         and (is_open or (found is not None and found.reopened_at is not None)),
+        purged_on=local_date(audit_round.purged_at, uow.config.board.timezone)
+        if audit_round.purged_at is not None
+        else None,
     )
 
 

@@ -520,3 +520,17 @@ def test_a_post_without_the_session_s_csrf_token_is_refused(
     assert browser.post(path + "/resend", data={}).status_code == 403
     assert fresh(session, "HK-00123", "hackney-csc").token_hash == before
     assert 'name="csrf_token" value="tok"' in browser.get(path).text
+
+
+def test_a_return_whose_words_were_purged_says_so(
+    fieldwork_weeks: list[Received], portal_app: App, session: Session
+) -> None:
+    audit_round = session.get(AuditRound, ROUND)
+    assert audit_round is not None
+    audit_round.purged_at = dt.datetime(2028, 6, 12, 5, 30, tzinfo=dt.UTC)
+    session.commit()
+
+    page = portal(portal_app).get(audit_path(session, "HK-00123", "hackney-csc"))
+
+    assert page.status_code == 200
+    assert "The words of this round's returns were purged on Monday 12 June 2028" in page.text
