@@ -22,7 +22,16 @@ import shutil
 import sys
 from typing import TYPE_CHECKING
 
-from examples.demo_cli import OUT, PREFECT_HOME, DemoStopped, at, console, run, run_flow
+from examples.demo_cli import (
+    OUT,
+    PREFECT_HOME,
+    DemoStopped,
+    at,
+    console,
+    run,
+    run_flow,
+    without_heartbeats,
+)
 from examples.demo_round import DemoRound, rehearse_round
 
 if TYPE_CHECKING:
@@ -57,7 +66,8 @@ def main() -> int:
     with smtp_sink.running(save_dir=OUT / "mail") as sink:
         os.environ.update(sink.env())
         try:
-            rehearse(sink)
+            with without_heartbeats():
+                rehearse(sink)
         except (AuditRoundError, DemoStopped) as exc:
             console.print(f"[bold red]Error:[/] {exc}")
             return 1

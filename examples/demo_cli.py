@@ -9,7 +9,8 @@ shows them in the Prefect UI afterwards.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,17 @@ def run_flow(title: str, flow: Flow[..., Any], **parameters: Any) -> Any:
     shown = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
     console.print(f"[dim]Prefect flow {flow.name}({shown})[/]")
     return flow(**parameters)
+
+
+@contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Flow runs without heartbeats, which only serve to find the runs of a worker that died
+    (the rehearsal's runs are in this process); with them, Prefect ends each run by waiting
+    up to a second for its heartbeat thread."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def at(day: dt.date, time: str) -> str:
