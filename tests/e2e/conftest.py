@@ -27,10 +27,15 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     }
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     try:
-        with prefect_test_harness(server_startup_timeout=None):
+        # no heartbeats (they find a dead worker's runs): each run would wait up to a second
+        with (
+            prefect_test_harness(server_startup_timeout=None),
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        ):
             yield
     finally:
         for key, value in saved.items():
