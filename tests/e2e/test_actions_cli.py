@@ -8,9 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support.briefing_rounds import briefing_round
+from support.cli import auditround
 from support.trail import events
 
 from audit_core.adapters.smtp_sink import Sink
@@ -27,19 +26,11 @@ from audit_core.services import actions
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
-AUDITROUND = Path(sys.executable).parent / "auditround"
 FORMULA = '=HYPERLINK("https://example.org/x","Open the plan")'
 
 
 def run(*args: str, now: str = "2026-03-02T10:00") -> subprocess.CompletedProcess[str]:
-    """The installed command as alice, in a terminal 200 characters wide."""
-    return subprocess.run(
-        [str(AUDITROUND), "--now", now, "--as", "alice", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    return auditround(*args, now=now)
 
 
 def flat(text: str) -> str:

@@ -5,9 +5,7 @@ tests/support/briefing_rounds.py, its audit day recorded)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +14,18 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.briefing_rounds import briefing_round, moderating_round
+from support.cli import auditround
 
 from audit_core.adapters.smtp_sink import Sink
 from audit_core.domain.models import AuditRound, Briefing
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
-AUDITROUND = Path(sys.executable).parent / "auditround"
 HACKNEY = ("--area", "hackney", "--round", "2026-H1")
 
 
 def run(who: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed command as ``who``, in a terminal 200 characters wide."""
-    return subprocess.run(
-        [str(AUDITROUND), "--now", "2026-05-01T10:00", "--as", who, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    return auditround(*args, now="2026-05-01T10:00", actor=who, cwd=cwd)
 
 
 def flat(text: str) -> str:

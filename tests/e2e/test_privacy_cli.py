@@ -5,17 +5,15 @@ JSON and written to a file; and what it says when the subject is unknown or not 
 from __future__ import annotations
 
 import json
-import os
-import re
 import stat
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 from support import CONFIG_DIR
+from support.cli import auditround, flat
 from support.retention_rounds import CONCERN, GOOD_PRACTICE, closed_round, day
 from support.trail import events
 
@@ -24,21 +22,10 @@ from audit_core.bootstrap import App
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
-AUDITROUND = Path(sys.executable).parent / "auditround"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AUDITROUND), "--now", "2026-05-04T10:00", "--as", "alice", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
-def flat(text: str) -> str:
-    return " ".join(re.sub("[\u2500-\u257f]", " ", text).split())
+    return auditround(*args, now="2026-05-04T10:00")
 
 
 def listings(session: Session) -> list[tuple[str, str, str]]:

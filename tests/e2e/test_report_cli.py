@@ -5,34 +5,20 @@ two rounds of 2026-27 with their returns and audit days)."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import auditround, flat
 from support.year_rounds import H1, H2, run_round
 
 from audit_core.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.database
-AUDITROUND = Path(sys.executable).parent / "auditround"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AUDITROUND), "--now", "2026-11-20T10:00", "--as", "alice", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
-def flat(text: str) -> str:
-    """The text with its table rules taken out and one space between words."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", text).split())
+    return auditround(*args, now="2026-11-20T10:00")
 
 
 @pytest.fixture

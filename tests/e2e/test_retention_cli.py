@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import CONFIG_DIR
+from support.cli import auditround, flat
 from support.retention_rounds import CONCERN, closed_round, day
 
 from audit_core.adapters.settings import SmtpSettings
@@ -26,22 +23,10 @@ from audit_core.services.unit_of_work import UnitOfWork
 from flows.retention import purge_expired_returns, purge_table, run_purge
 
 pytestmark = pytest.mark.database
-AUDITROUND = Path(sys.executable).parent / "auditround"
 
 
 def run(now: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AUDITROUND), "--now", now, "--as", "alice", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
-def flat(text: str) -> str:
-    """The text with its table rules taken out and one space between words."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", text).split())
+    return auditround(*args, now=now)
 
 
 def concerns_held(session: Session) -> list[str | None]:
