@@ -433,12 +433,12 @@ def retry(uow: UnitOfWork, message_id: int) -> OutboxMessage:
         raise InvalidState(f"Message {message_id} was already sent; it is never sent twice.")
     if row.status == OutboxStatus.SENDING:
         raise InvalidState(f"Message {message_id} is being sent right now.")
+    _refuse_purged(row, "sent again")
     if row.status == OutboxStatus.WITHDRAWN:
         raise InvalidState(
             f"Message {message_id} was withdrawn: the link it carries was retired (the audit "
             "changed hands, was declined, or its round was cancelled), so it is never sent."
         )
-    _refuse_purged(row, "sent again")
     previous = row.status
     row.status = OutboxStatus.QUEUED
     row.attempts = 0
