@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from audit_core.domain.policy import BoardConfig
     from audit_core.domain.trail import TrailCheck
     from audit_core.domain.year_report import YearReport
+    from audit_core.services.action_follow_up import FollowUpReport
     from audit_core.services.briefings import IssuedBriefing
     from audit_core.services.chase import ChaseReport
     from audit_core.services.launch import LaunchResult
@@ -394,10 +395,26 @@ class App:
         """What the chase would take now: nothing is written, nothing sent."""
         from audit_core.services.chase import sweep
 
+        return self.preview(lambda uow: sweep(uow, dry_run=True))
+
+    def follow_up(self) -> tuple[FollowUpReport, DispatchResult]:
+        """Take the follow-up steps of the actions due now, then send what is due."""
+        from audit_core.services.action_follow_up import follow_up
+
+        return self.change_then_send(follow_up)
+
+    def follow_up_preview(self) -> FollowUpReport:
+        """What the follow-up of actions would take now: nothing is written, nothing sent."""
+        from audit_core.services.action_follow_up import follow_up
+
+        return self.preview(lambda uow: follow_up(uow, dry_run=True))
+
+    def preview(self, look: Callable[[UnitOfWork], _T]) -> _T:
+        """Run a use case's dry run in a transaction that is rolled back: a look only."""
         with self.unit_of_work() as uow:
-            report = sweep(uow, dry_run=True)
-            uow.session.rollback()  # a look only
-        return report
+            result = look(uow)
+            uow.session.rollback()
+        return result
 
     def launch_due_rounds(self) -> list[tuple[str, LaunchResult, DispatchResult]]:
         """Launch each round whose launch moment has come, and finish each launch whose

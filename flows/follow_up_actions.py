@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from audit_core.bootstrap import App
-from audit_core.services.action_follow_up import FollowUpReport, follow_up
+from audit_core.services.action_follow_up import FollowUpReport
 
 if TYPE_CHECKING:
     from audit_core.adapters.dispatcher import DispatchResult
@@ -28,7 +28,7 @@ def run_follow_up(now: str | None = None) -> tuple[FollowUpReport, DispatchResul
     """Take the steps due today in one transaction, then dispatch the outbox."""
     app = App.from_env(now=now, actor=ACTOR)
     try:
-        return app.change_then_send(follow_up)
+        return app.follow_up()
     finally:
         app.close()
 

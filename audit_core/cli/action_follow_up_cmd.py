@@ -61,25 +61,17 @@ def follow_up(
     Safe to run again: each step is taken once per action and due date, the digest once a
     week. With the global --now DATE, shows (with --dry-run) what would be due on any day.
     Exits 3 if an email was refused for good, 4 if the mail server could not be reached."""
-    from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
-    from audit_core.services.action_follow_up import follow_up as take_steps
+    from audit_core.cli.outbox_cmd import finish_day_run
 
-    app, sent = STATE.app, None
-    if dry_run:
-        with app.unit_of_work() as uow:
-            report = take_steps(uow, dry_run=True)
-            uow.session.rollback()  # a look only
-    else:
-        report, sent = app.change_then_send(take_steps)
-    if as_json:
-        dispatch = dataclasses.asdict(sent) if sent else None
-        print_json({"follow_up": report.to_json(), "dispatch": dispatch})
-    else:
-        _print_report(report, dry_run=dry_run)
-        if sent is not None:
-            print_dispatch(sent, as_json=False)
-    if sent is not None:
-        exit_if_undelivered(sent)
+    app = STATE.app
+    report, sent = (app.follow_up_preview(), None) if dry_run else app.follow_up()
+    finish_day_run(
+        "follow_up",
+        report,
+        sent,
+        as_json=as_json,
+        show=lambda: _print_report(report, dry_run=dry_run),
+    )
 
 
 def _print_report(report: FollowUpReport, *, dry_run: bool) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from audit_core.cli.common import STATE, console, plural, print_json
+from audit_core.cli.common import STATE, console, plural
 
 if TYPE_CHECKING:
     from audit_core.services.chase import Chased, ChaseReport
@@ -29,18 +28,12 @@ def chase(
     Safe to run again: a step is taken once per task and deadline. With the global
     --now DATE, shows (with --dry-run) what would be due on any day. Exits 3 if an email
     was refused for good, 4 if the mail server could not be reached."""
-    from audit_core.cli.outbox_cmd import exit_if_undelivered, print_dispatch
+    from audit_core.cli.outbox_cmd import finish_day_run
 
     report, sent = (STATE.app.chase_preview(), None) if dry_run else STATE.app.chase()
-    if as_json:
-        dispatch = dataclasses.asdict(sent) if sent else None
-        print_json({"chase": report.to_json(), "dispatch": dispatch})
-    else:
-        _print_report(report, dry_run=dry_run)
-        if sent is not None:
-            print_dispatch(sent, as_json=False)
-    if sent is not None:
-        exit_if_undelivered(sent)
+    finish_day_run(
+        "chase", report, sent, as_json=as_json, show=lambda: _print_report(report, dry_run=dry_run)
+    )
 
 
 def _print_report(report: ChaseReport, *, dry_run: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,28 @@ def _told(result: DispatchResult) -> str:
             "them (an alert to the business unit that fails raises no alert of its own)."
         )
     return "no alert was queued: what failed was itself an alert to the business unit."
+
+
+def finish_day_run(
+    key: str,
+    report: Any,
+    sent: DispatchResult | None,
+    *,
+    as_json: bool,
+    show: Callable[[], None],
+) -> None:
+    """The end of a day's run that sends (``chase``, ``actions follow-up``): the report (as
+    JSON under ``key``, or ``show``n), the dispatch's counts, and the exit code if an email
+    could not go. ``sent`` is None for a dry run, which sends nothing."""
+    if as_json:
+        dispatch = dataclasses.asdict(sent) if sent else None
+        print_json({key: report.to_json(), "dispatch": dispatch})
+    else:
+        show()
+        if sent is not None:
+            print_dispatch(sent, as_json=False)
+    if sent is not None:
+        exit_if_undelivered(sent)
 
 
 def print_dispatch(result: DispatchResult, as_json: bool) -> None:

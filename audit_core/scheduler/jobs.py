@@ -71,9 +71,7 @@ def follow_up_actions() -> None:
 
 
 def _follow_up(app: App) -> str:
-    from audit_core.services.action_follow_up import follow_up
-
-    report, sent = app.change_then_send(follow_up)
+    report, sent = app.follow_up()
     if report.not_working:
         return f"{report.today} is {report.not_working}: no action followed up"
     digest = ", the weekly digest" if report.digest_sent else ""
