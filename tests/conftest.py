@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from support import CONFIG_DIR, LONDON, MAIL_FROM, PUBLIC_URL
+from support.databases import empty_database
 
 from audit_core.adapters import db, smtp_sink
 from audit_core.adapters.config import load_config
@@ -102,6 +103,21 @@ def database_url(_migrated_template: str, tmp_path: Path) -> str:
         shutil.copyfile(_migrated_template, path)
         return f"sqlite:///{path}"
     return _migrated_template
+
+
+@pytest.fixture
+def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """An empty database of the kind under test, thrown away afterwards."""
+    url = os.environ.get("AUDITROUND_TEST_DATABASE_URL")
+    if not url:
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with empty_database(url) as empty:
+        engine = db.make_engine(empty)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
-from support.databases import empty_database
 
 from audit_core.adapters import db
 from audit_core.domain.models import AuditEvent, Base
 from audit_core.services.audit_verify import verify_trail
-
-
-@pytest.fixture
-def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    """An empty database of the kind under test, thrown away afterwards."""
-    url = os.environ.get("AUDITROUND_TEST_DATABASE_URL")
-    if not url:
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with empty_database(url) as empty:
-        engine = db.make_engine(empty)
-        yield engine
-        engine.dispose()
 
 
 @pytest.mark.database

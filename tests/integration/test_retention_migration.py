@@ -4,12 +4,8 @@ again, keeping the rows."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, inspect, text
-from support.databases import empty_database
 
 from audit_core.adapters import db
 
@@ -26,20 +22,6 @@ MESSAGE = (
     "VALUES (1, 'task:1', 'task', '<m1@example.org>', 'a@example.org', '[]', 'Case audit', "
     "'2026-H1', 'sent', 1, '2026-03-02 09:00:00', '{}', '2026-03-02 09:00:00')"
 )
-
-
-@pytest.fixture
-def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
-    url = os.environ.get("AUDITROUND_TEST_DATABASE_URL")
-    if not url:
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with empty_database(url) as empty:
-        engine = db.make_engine(empty)
-        yield engine
-        engine.dispose()
 
 
 def columns(engine: Engine, table: str) -> set[str]:
