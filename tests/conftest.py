@@ -35,7 +35,7 @@ from audit_core.bootstrap import App
 from audit_core.domain.models import Base
 from audit_core.domain.policy import BoardConfig
 from audit_core.domain.trail import GENESIS
-from audit_core.services.ports import Mail
+from audit_core.services.ports import BriefingRenderer, Mail
 from audit_core.services.unit_of_work import UnitOfWork
 
 __all__ = ["LONDON"]  # for tests that still import it from here
@@ -231,3 +231,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.database)
+
+
+@pytest.fixture
+def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
+    """The composition root's briefing renderer, with the example configuration's branding."""
+    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
+    return make_app().briefing_renderer()

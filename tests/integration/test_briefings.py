@@ -56,13 +56,6 @@ MakeUow = Callable[..., UnitOfWork]
 
 
 @pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    """The composition root's renderer, with the example configuration's branding."""
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
-
-
-@pytest.fixture
 def at_briefing(uow: UnitOfWork) -> AuditRound:
     return briefing_round(uow)
 

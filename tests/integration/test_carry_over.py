@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from support import CONFIG_DIR
 from support.year_rounds import H1_ISSUED, at, day, the_year
 
 from audit_core.adapters.briefing_render import WeasyPrintRenderer
-from audit_core.bootstrap import App
 from audit_core.domain.briefing import ActionProgress
 from audit_core.domain.briefing_edit import from_data, to_data
 from audit_core.domain.briefing_scope import parse_scope
@@ -65,12 +63,6 @@ VOICE = ActionProgress(
     rag="red",
     progress="Briefings are booked for the autumn.",
 )
-
-
-@pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
 
 
 @pytest.fixture

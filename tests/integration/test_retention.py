@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from support import CONFIG_DIR, LONDON
+from support import LONDON
 from support.databases import as_role, login_role
 from support.retention_rounds import (
     ACTION_TEXT,
@@ -61,12 +61,6 @@ pytestmark = pytest.mark.database
 DUE = dt.datetime(2028, 4, 20, 5, 30, tzinfo=LONDON)  # the scheduler's run on the day
 KEPT_KINDS = {"briefing", "action_link"}
 TRAIL = {"audit_event", "audit_chain"}
-
-
-@pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
 
 
 @pytest.fixture

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support import CONFIG_DIR, LONDON
+from support import LONDON
 from support.year_rounds import at, the_year
 
-from audit_core.bootstrap import App
 from audit_core.domain.briefing_scope import parse_scope
 from audit_core.domain.models import Assignment, AuditReturn, AuditRound, RoundCase
 from audit_core.services import briefings
@@ -33,12 +31,6 @@ from audit_core.services.year_report import year_report
 pytestmark = pytest.mark.database
 H1_DUE = dt.datetime(2028, 6, 11, 5, 30, tzinfo=LONDON)
 H2_DUE = dt.datetime(2028, 12, 1, 5, 30, tzinfo=LONDON)
-
-
-@pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
 
 
 def issue(

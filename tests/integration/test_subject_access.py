@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support import CONFIG_DIR, LONDON
+from support import LONDON
 from support.retention_rounds import (
     ACTION_TEXT,
     CONCERN,
@@ -37,12 +37,6 @@ pytestmark = pytest.mark.database
 ASKED = dt.datetime(2026, 5, 4, 10, 0, tzinfo=LONDON)
 AMARA = "amara.bello@example.org"
 HACKNEY_LEAD = "grace.mensah-whitfield@example.org"
-
-
-@pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
 
 
 @pytest.fixture

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support import CONFIG_DIR, LONDON
+from support import LONDON
 from support.two_years import (
     ACTIONS,
     REPORTS,
@@ -37,7 +36,6 @@ from support.two_years import (
 )
 from support.year_rounds import Answer, RoundPlan, at, day
 
-from audit_core.bootstrap import App
 from audit_core.domain.briefing_scope import parse_scope
 from audit_core.domain.models import ActionChaseStep, Finding, FindingKind, OutboxMessage
 from audit_core.domain.policy import BoardConfig
@@ -94,12 +92,6 @@ FOLLOWED_UP = {
 CLOSED_BEFORE_ANY_STEP = ("h1-fathers", "h1-health", "27a-police")
 OPEN = ("open", "in_progress")  # still to be done
 FOLLOW_UP_KINDS = ("action_reminder", "action_escalation", "action_digest")
-
-
-@pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
 
 
 @pytest.fixture

@@ -32,16 +32,15 @@ def received_by(sink: Sink, address: str) -> list[str]:
     return [str(m.parsed()["Subject"]) for m in sink.messages if address in m.rcpt_tos]
 
 
-def test_a_task_reassigned_before_it_was_sent_never_reaches_the_first_auditor(
-    uow: UnitOfWork, session: Session, app: App, sink: Sink
-) -> None:
+def reassigned_before_it_was_sent(uow: UnitOfWork) -> str:
+    """The round launched with its tasks queued, not yet sent (the mail server was down,
+    say), then Amara's audit of HK-00123 handed to Tomasz; the key of her task. Committed."""
     audit_round = planned_round(uow)
-    launched_round(uow)  # queued, not yet sent (the mail server was down, say)
+    launched_round(uow)
     amara = next(
         a for rc in audit_round.cases for a in rc.assignments if a.auditor_id == "amara-bello"
     )
-    first_key = amara.task_key
-
+    first_key = amara.task_key  # the audit's task key changes as it changes hands
     reassign(
         uow,
         round_id="2026-H1",
@@ -50,6 +49,13 @@ def test_a_task_reassigned_before_it_was_sent_never_reaches_the_first_auditor(
         auditor_id="tomasz-wierzbicki",
     )
     uow.session.commit()
+    return first_key
+
+
+def test_a_task_reassigned_before_it_was_sent_never_reaches_the_first_auditor(
+    uow: UnitOfWork, session: Session, app: App, sink: Sink
+) -> None:
+    first_key = reassigned_before_it_was_sent(uow)
     app.dispatch()
 
     assert status_of(session, first_key) == OutboxStatus.WITHDRAWN
@@ -110,20 +116,7 @@ def test_cancelling_a_round_withdraws_what_has_not_gone_out_and_tells_no_one_of_
 def test_a_withdrawn_task_cannot_be_queued_again_by_a_retry(
     uow: UnitOfWork, session: Session, app: App, sink: Sink
 ) -> None:
-    audit_round = planned_round(uow)
-    launched_round(uow)
-    amara = next(
-        a for rc in audit_round.cases for a in rc.assignments if a.auditor_id == "amara-bello"
-    )
-    first_key = amara.task_key
-    reassign(
-        uow,
-        round_id="2026-H1",
-        case_ref="HK-00123",
-        agency_id="hackney-csc",
-        auditor_id="tomasz-wierzbicki",
-    )
-    uow.session.commit()
+    first_key = reassigned_before_it_was_sent(uow)
     [withdrawn] = session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedupe_key == first_key)
     )

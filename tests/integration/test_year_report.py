@@ -58,12 +58,6 @@ def poppler(tool: str, *args: str | Path) -> str:
 
 
 @pytest.fixture
-def renderer(make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch) -> BriefingRenderer:
-    monkeypatch.setenv("AUDITROUND_CONFIG", str(CONFIG_DIR))
-    return make_app().briefing_renderer()
-
-
-@pytest.fixture
 def year(uow: UnitOfWork, renderer: BriefingRenderer) -> None:
     the_year(uow, renderer)
 
