@@ -98,7 +98,7 @@ def case_parts(uow: UnitOfWork, reference: str, area_id: str | None) -> tuple[Pa
         )
     )
     audits = [a for rc in selected for a in rc.assignments]
-    returns = _returns_of(uow, audits)
+    returns = returns_of(uow, audits)
     findings = _findings_naming(uow, cases, [rc.round_id for rc in selected])
     messages = _case_messages(uow, reference, audits)
     objects = [("case_file", str(c.id)) for c in cases]
@@ -183,7 +183,8 @@ def audit_row(uow: UnitOfWork, a: Assignment) -> dict[str, Any]:
     }
 
 
-def _returns_of(uow: UnitOfWork, audits: Sequence[Assignment]) -> list[AuditReturn]:
+def returns_of(uow: UnitOfWork, audits: Sequence[Assignment]) -> list[AuditReturn]:
+    """The returns of these audits, in the order they were first saved."""
     ids = [a.id for a in audits]
     if not ids:
         return []

@@ -19,7 +19,6 @@ from audit_core.domain.models import (
     Action,
     ActionUpdate,
     Assignment,
-    AuditReturn,
     OutboxMessage,
     Person,
     PortalSession,
@@ -33,6 +32,7 @@ from audit_core.services.subject_access import (
     local_time,
     message_row,
     return_row,
+    returns_of,
 )
 from audit_core.services.unit_of_work import UnitOfWork
 
@@ -68,7 +68,7 @@ def person_parts(uow: UnitOfWork, asked: str) -> tuple[Part, ...]:
             "business unit contact, action owner, dashboard user or email recipient has "
             "that id or address."
         )
-    returns = _returns(uow, audits)
+    returns = returns_of(uow, audits)
     actions_ids = [a.id for a in actions]
     return (
         Part("configuration", "The configuration", tuple(config_rows)),
@@ -173,17 +173,6 @@ def _audits(uow: UnitOfWork, who: Who) -> list[Assignment]:
             select(Assignment)
             .where(Assignment.auditor_id.in_(who.person_ids))
             .order_by(Assignment.id)
-        )
-    )
-
-
-def _returns(uow: UnitOfWork, audits: Sequence[Assignment]) -> list[AuditReturn]:
-    ids = [a.id for a in audits]
-    if not ids:
-        return []
-    return list(
-        uow.session.scalars(
-            select(AuditReturn).where(AuditReturn.assignment_id.in_(ids)).order_by(AuditReturn.id)
         )
     )
 
